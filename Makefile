@@ -1,0 +1,157 @@
+# socks64 - one non-recursive Makefile, building out of tree into $(B).
+#
+#   make                  gatewayd, libsocks64.so, socks64-run
+#   make check            unit and integration tests (installs test tools)
+#   make check SANITIZE=1 the same under AddressSanitizer + UBSan
+#   make install          PREFIX, DESTDIR, sbindir, bindir, libdir, ... honoured
+
+PREFIX		?= /usr/local
+exec_prefix	?= $(PREFIX)
+bindir		?= $(exec_prefix)/bin
+sbindir		?= $(exec_prefix)/sbin
+libdir		?= $(exec_prefix)/lib
+includedir	?= $(PREFIX)/include
+datarootdir	?= $(PREFIX)/share
+mandir		?= $(datarootdir)/man
+sysconfdir	?= $(PREFIX)/etc
+pkgconfigdir	?= $(libdir)/pkgconfig
+systemdunitdir	?= $(libdir)/systemd/system
+DESTDIR		?=
+
+CC		?= cc
+CFLAGS		?= -O2 -g
+LDFLAGS		?=
+WARN		 = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS_ALL	 = -D_GNU_SOURCE -Isrc -Iinclude $(CPPFLAGS)
+
+# SANITIZE=1: ASan + UBSan; SANITIZE=thread: TSan. Each has its own tree.
+SANITIZE	?=
+ifeq ($(SANITIZE),)
+B		?= build
+SANFLAGS	 =
+else ifeq ($(SANITIZE),thread)
+B		?= build/tsan
+SANFLAGS	 = -fsanitize=thread -fno-omit-frame-pointer
+else
+B		?= build/asan
+SANFLAGS	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+endif
+
+ALL_CFLAGS	 = $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -pthread
+ALL_LDFLAGS	 = $(LDFLAGS) $(SANFLAGS) -pthread
+
+# --- sources ------------------------------------------------------------
+COMMON_SRC	:= $(wildcard src/*.c)
+GW_MAIN		:= src/gateway/main.c
+GW_SRC		:= $(filter-out $(GW_MAIN),$(wildcard src/gateway/*.c))
+RUN_SRC		:= src/lib/socks64-run.c
+LIB_SRC		:= $(filter-out $(RUN_SRC),$(wildcard src/lib/*.c))
+LIB_MAP		:= src/lib/libsocks64.map
+
+obj		 = $(patsubst %.c,$(B)/obj/%.o,$(1))
+COMMON_OBJ	:= $(call obj,$(COMMON_SRC))
+GW_OBJ		:= $(call obj,$(GW_SRC))
+LIB_OBJ		:= $(call obj,$(LIB_SRC))
+
+GATEWAYD	:= $(B)/gatewayd
+LIBSOCKS64	:= $(B)/libsocks64.so
+SOCKS64_RUN	:= $(B)/socks64-run
+PROGRAMS	:= $(GATEWAYD) $(if $(LIB_SRC),$(LIBSOCKS64)) \
+		   $(if $(wildcard $(RUN_SRC)),$(SOCKS64_RUN))
+
+# --- tests --------------------------------------------------------------
+# tests/unit/test_*.c:        shared code and gateway policy, with cmocka
+# tests/lib/test_*.c:         the shim's internals, with cmocka
+# tests/integration/it_*.c:   real binaries over real sockets, with cmocka
+# tests/tools/*.c:            small servers and clients the tests drive
+UNIT_TESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/%,\
+		   $(wildcard tests/unit/test_*.c))
+LIB_TESTS	:= $(patsubst tests/lib/%.c,$(B)/tests/%,\
+		   $(wildcard tests/lib/test_*.c))
+IT_TESTS	:= $(patsubst tests/integration/%.c,$(B)/tests/%,\
+		   $(wildcard tests/integration/it_*.c))
+IT_SUPPORT	:= $(call obj,$(filter-out $(wildcard tests/integration/it_*.c),\
+		   $(wildcard tests/integration/*.c)))
+TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tools/%,\
+		   $(wildcard tests/tools/*.c))
+TEST_BINS	:= $(UNIT_TESTS) $(LIB_TESTS) $(IT_TESTS) $(TOOLS)
+
+LIBS		:= -lcrypt
+TEST_LIBS	:= -lcmocka $(LIBS)
+
+.PHONY: all check tests deps install uninstall clean
+all: $(PROGRAMS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(GATEWAYD): $(call obj,$(GW_MAIN)) $(GW_OBJ) $(COMMON_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Only the interposed symbols and the public API leave the shim: an
+# exported internal name would hijack the host program's own functions.
+$(B)/obj/src/lib/%.o: ALL_CFLAGS += -fvisibility=hidden
+$(LIBSOCKS64): $(LIB_OBJ) $(COMMON_OBJ) $(wildcard $(LIB_MAP))
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libsocks64.so \
+	    $(if $(wildcard $(LIB_MAP)),-Wl,--version-script=$(LIB_MAP)) \
+	    -o $@ $(LIB_OBJ) $(COMMON_OBJ) -ldl
+
+$(SOCKS64_RUN): $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(GW_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+$(LIB_TESTS): $(B)/tests/test_%: $(B)/obj/tests/lib/test_%.o $(LIB_OBJ) \
+	    $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) -ldl
+
+$(B)/tests/it_%: $(B)/obj/tests/integration/it_%.o $(IT_SUPPORT) \
+	    $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+$(B)/tools/%: $(B)/obj/tests/tools/%.o $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: $(PROGRAMS) $(TEST_BINS)
+
+# deps first (it may install libcmocka-dev), then build, then run.
+check:
+	@sh tests/deps.sh
+	@$(MAKE) --no-print-directory tests
+	@B=$(B) SANITIZE=$(SANITIZE) sh tests/run.sh
+
+deps:
+	@sh tests/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
+	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(sysconfdir)/socks64
+	install -m 755 $(GATEWAYD) $(DESTDIR)$(sbindir)/gatewayd
+	install -m 644 man/gatewayd.8 $(DESTDIR)$(mandir)/man8/
+	install -m 644 man/gatewayd.conf.5 $(DESTDIR)$(mandir)/man5/
+	test -e $(DESTDIR)$(sysconfdir)/socks64/gatewayd.conf || \
+	    install -m 644 conf/gatewayd.conf $(DESTDIR)$(sysconfdir)/socks64/
+	install -d $(DESTDIR)$(systemdunitdir)
+	sed 's|@sbindir@|$(sbindir)|g; s|@sysconfdir@|$(sysconfdir)|g' \
+	    conf/gatewayd.service > $(DESTDIR)$(systemdunitdir)/gatewayd.service
+	install -m 644 conf/gatewayd.socket $(DESTDIR)$(systemdunitdir)/
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/gatewayd \
+	    $(DESTDIR)$(mandir)/man8/gatewayd.8 \
+	    $(DESTDIR)$(mandir)/man5/gatewayd.conf.5 \
+	    $(DESTDIR)$(systemdunitdir)/gatewayd.service \
+	    $(DESTDIR)$(systemdunitdir)/gatewayd.socket
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

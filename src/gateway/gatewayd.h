@@ -1,0 +1,181 @@
+/*
+ * gatewayd.h - private header of the RFC 3089 gateway daemon.
+ *
+ * A table of contents: one banner per source file. Policy (conf.c,
+ * policy.c, users.c) is pure and knows nothing of sockets or threads;
+ * mechanism (listen.c, session.c, dial.c, relay.c, main.c) acts on the
+ * verdicts policy returns.
+ */
+#ifndef SOCKS64_GATEWAYD_H
+#define SOCKS64_GATEWAYD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "conflex.h"
+#include "log.h"
+#include "socks5.h"
+
+#define GATEWAYD_VERSION	"0.1.0"
+#define GATEWAYD_DEFAULT_PORT	1080
+
+/* ---------------------------------------------------------------- */
+/* conf.c: the configuration, immutable once loaded                  */
+
+enum family_pref {
+	FAMILY_HAPPY_EYEBALLS = 0,	/* RFC 8305: race, IPv6 first */
+	FAMILY_IPV6_FIRST,		/* all IPv6 addresses, then IPv4 */
+	FAMILY_IPV4_FIRST,
+	FAMILY_IPV6_ONLY,
+	FAMILY_IPV4_ONLY,
+};
+
+enum rule_action {
+	RULE_PASS = 0,
+	RULE_BLOCK,
+};
+
+enum rule_dest {
+	DEST_ANY = 0,
+	DEST_NET,		/* an address or network */
+	DEST_NAME,		/* exactly this name (case-insensitive) */
+	DEST_SUFFIX,		/* ".example.org": the name and below */
+};
+
+/* "client pass|block from NET": who may talk to the gateway at all. */
+struct client_rule {
+	enum rule_action	action;
+	struct addr_net		from;		/* family AF_UNSPEC: any */
+	unsigned int		lineno;
+};
+
+/*
+ * "pass|block [from NET] [to DEST] [port P[-Q]] [user NAME]
+ *  [command connect|bind|udp-associate]": what a request may reach.
+ */
+struct rule {
+	enum rule_action	action;
+	struct addr_net		from;		/* family AF_UNSPEC: any */
+	enum rule_dest		dest;
+	struct addr_net		to_net;		/* for DEST_NET */
+	char			to_name[256];	/* for DEST_NAME, DEST_SUFFIX */
+	uint16_t		port_lo;	/* 0-65535: any */
+	uint16_t		port_hi;
+	char			user[256];	/* "": any (or none) */
+	unsigned int		commands;	/* bit (1 << cmd); 0: any */
+	unsigned int		lineno;
+};
+
+/* Authentication methods offered, as a bit set. */
+#define AUTH_NONE	(1u << 0)
+#define AUTH_PASSWORD	(1u << 1)
+
+struct users;
+
+struct gw_conf {
+	_Atomic int		 refs;
+	char			*path;		/* NULL: built-in defaults */
+
+	struct sockaddr_storage	*listens;
+	socklen_t		*listen_lens;
+	size_t			 nlistens;
+
+	struct client_rule	*client_rules;
+	size_t			 nclient_rules;
+	struct rule		*rules;
+	size_t			 nrules;
+
+	unsigned int		 auth;		/* AUTH_* set */
+	char			*users_file;
+	struct users		*users;		/* loaded with the config */
+
+	enum family_pref	 family;
+	unsigned int		 happy_delay_ms;	/* default 250 */
+	unsigned int		 handshake_timeout;	/* s, default 10 */
+	unsigned int		 connect_timeout;	/* s, default 10 */
+	unsigned int		 idle_timeout;		/* s, default 3600 */
+	unsigned int		 shutdown_grace;	/* s, default 10 */
+	unsigned int		 max_clients;		/* default 1024 */
+	int			 protect_local;		/* default yes */
+	int			 protect_private;	/* default no */
+
+	enum log_target		 log_target;
+	enum log_level		 log_level;
+	char			*runas;		/* NULL: stay who we are */
+};
+
+/*
+ * Loads a config from path (NULL: the built-in defaults: listen on
+ * 127.0.0.1:1080 and [::1]:1080, no authentication, loopback clients
+ * only, every destination passed). Every error is recorded in *errs; on
+ * any error NULL is returned. The users file it names is loaded too.
+ * The result has one reference.
+ */
+struct gw_conf	*conf_load(const char *path, struct conf_errors *errs);
+/* The same over a buffer already read (pure; users file not loaded). */
+struct gw_conf	*conf_parse(const char *buf, size_t len,
+		    struct conf_errors *errs);
+struct gw_conf	*conf_defaults(void);
+/* Command-line -l and -a: replace listens, add "client pass from NET". */
+int		 conf_add_listen(struct gw_conf *c, const char *endpoint,
+		    const char **why);
+int		 conf_add_client_net(struct gw_conf *c, const char *net,
+		    const char **why);
+void		 conf_clear_listens(struct gw_conf *c);
+struct gw_conf	*conf_ref(struct gw_conf *c);
+void		 conf_unref(struct gw_conf *c);
+const char	*conf_family_str(enum family_pref f);
+
+/* ---------------------------------------------------------------- */
+/* policy.c: pure verdicts on clients and requests                   */
+
+struct policy_query {
+	const struct sockaddr	*client;
+	const char		*user;		/* NULL: no authentication */
+	uint8_t			 cmd;		/* SOCKS5_CMD_* */
+	const char		*name;		/* NULL: a literal was asked */
+	const struct sockaddr	*addr;		/* NULL: not resolved yet */
+	uint16_t		 port;
+};
+
+struct verdict {
+	enum rule_action	 action;
+	unsigned int		 lineno;	/* 0: a default decided */
+	const char		*why;		/* "rule", "protect-local", ... */
+};
+
+/* Whether this client may use the gateway at all (first match wins). */
+struct verdict	policy_client(const struct gw_conf *c,
+		    const struct sockaddr *client);
+/*
+ * The verdict on a request. Called once before resolving (addr NULL:
+ * rules on networks that could still match defer to the second call)
+ * and once per address the name resolved to, which decides.
+ */
+struct verdict	policy_request(const struct gw_conf *c,
+		    const struct policy_query *q);
+/* The authentication method to pick from what the client offered. */
+uint8_t		policy_method(const struct gw_conf *c,
+		    const struct socks5_greeting *g);
+
+/* ---------------------------------------------------------------- */
+/* users.c: the users file ("name:crypt-hash" lines)                  */
+
+struct users	*users_parse(const char *buf, size_t len,
+		    struct conf_errors *errs);
+struct users	*users_load(const char *path, struct conf_errors *errs);
+/* 1 if user exists and pass matches its hash (constant-time compare). */
+int		 users_check(const struct users *u, const char *user,
+		    const char *pass);
+size_t		 users_count(const struct users *u);
+void		 users_free(struct users *u);
+
+/* ---------------------------------------------------------------- */
+/* mechanism: see each file's own banner in this header's second half */
+
+#include "gateway_mech.h"
+
+#endif /* SOCKS64_GATEWAYD_H */

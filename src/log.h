@@ -1,0 +1,59 @@
+/*
+ * log.h - the small logging API both halves share.
+ *
+ * One line per call, written with a single write(2) so lines from many
+ * threads never interleave. Every function keeps errno as it found it,
+ * so a caller can log and then still report the error it is handling.
+ * log_warn() appends ": strerror(errno)", log_warnx() does not.
+ */
+#ifndef SOCKS64_LOG_H
+#define SOCKS64_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+enum log_target {
+	LOG_TARGET_STDERR = 0,	/* "2026-11-23T10:00:00.123Z gatewayd[42]: ..." */
+	LOG_TARGET_SYSLOG,	/* syslog(3), facility daemon */
+	LOG_TARGET_NONE,
+};
+
+/*
+ * Sets the program name, target and most verbose level written. May be
+ * called again (SIGHUP reload); the settings are read atomically, so
+ * logging threads never see a half-made change.
+ */
+void	log_init(const char *progname, enum log_target target,
+	    enum log_level level);
+void	log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Whether a message at this level would be written (skip costly setup). */
+int	log_enabled(enum log_level level);
+/* Parses "error", "warn", "info", "debug"; -1 if none. */
+int	log_level_parse(const char *s);
+
+void	log_warn(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_msg(enum log_level level, int with_errno, const char *fmt,
+	    va_list ap) __attribute__((format(printf, 3, 0)));
+/* Logs at error level with strerror(errno) and exits 1. Never in the shim. */
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif /* SOCKS64_LOG_H */

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs what the tests need (tests/deps.txt) when it is missing: with
+# apt-get when we are root on a Debian-like system, otherwise it says
+# exactly what to install and fails.
+set -u
+here=$(dirname "$0")
+missing=""
+while read -r kind name pkg; do
+	case "$kind" in ""|\#*) continue ;; esac
+	case "$kind" in
+	header)  [ -e "/usr/include/$name" ] || \
+		 [ -e "/usr/include/$(uname -m)-linux-gnu/$name" ] && continue ;;
+	command) command -v "$name" >/dev/null 2>&1 && continue ;;
+	*) echo "deps.sh: $here/deps.txt: unknown kind '$kind'" >&2; exit 1 ;;
+	esac
+	case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
+done < "$here/deps.txt"
+
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps.sh: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null 2>&1 || true
+	# shellcheck disable=SC2086
+	if apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+		exit 0
+	fi
+	echo "deps.sh: apt-get install$missing failed" >&2
+	exit 1
+fi
+echo "deps.sh: the tests need these Debian packages: apt-get install$missing" >&2
+exit 1
