@@ -31,6 +31,14 @@ void	*real_symbol(const char *symbol);
 /* ---------------------------------------------------------------- */
 /* config.c: /etc/socks64.conf and the SOCKS64_* environment          */
 
+#define SHIM_CONF_PATH		"/etc/socks64.conf"
+#define SHIM_DEFAULT_PORT	1080
+#define SHIM_DEFAULT_TIMEOUT_MS	10000
+/* Class E: never routed, yet public to browsers; see libsocks64(3). */
+#define SHIM_DEFAULT_FAKE_V4	"240.0.0.0/4"
+/* RFC 8215 local-use IPv4/IPv6 translation prefix. */
+#define SHIM_DEFAULT_FAKE_V6	"64:ff9b:1::/48"
+
 enum resolve_mode {
 	RESOLVE_DELEGATE = 0,	/* every name not local is delegated */
 	RESOLVE_LOCAL_FIRST,	/* resolve; delegate only if no address */
@@ -39,21 +47,53 @@ enum resolve_mode {
 struct shim_conf {
 	int			 enabled;	/* 0: no gateway: change nothing */
 	struct sockaddr_storage	 gateway;	/* first gateway */
-	socklen_t		 gateway_len;
+	socklen_t		 gateway_len;	/* 0 until resolved */
 	char			 gateway_name[256]; /* if given by name */
+	uint16_t		 gateway_port;	/* host order */
 	char			 user[256];	/* "": no authentication */
 	char			 password[256];
 	int			 debug;
 	enum resolve_mode	 mode;
-	struct addr_net		 fake_v4;	/* default: see fakeip.c */
-	struct addr_net		 fake_v6;
+	struct addr_net		 fake_v4;	/* SHIM_DEFAULT_FAKE_V4 */
+	struct addr_net		 fake_v6;	/* SHIM_DEFAULT_FAKE_V6 */
 	char			**local_suffixes; /* resolved locally */
 	size_t			 nlocal_suffixes;
+	struct addr_net		*direct;	/* real nets reached directly */
+	size_t			 ndirect;	/* (loopback, own nets implied) */
 	unsigned int		 timeout_ms;	/* whole SOCKS exchange */
 };
 
-/* The configuration, loaded once on first use (never NULL). */
+/*
+ * The configuration, loaded once on first use (never NULL, immutable
+ * afterwards). A call made while the same thread is loading it (the
+ * real getaddrinfo reaching a hook) gets a disabled configuration.
+ */
 const struct shim_conf *shim_conf(void);
+
+/*
+ * The pieces of shim_conf(), apart so they can be tested:
+ * shim_conf_defaults fills c with the built-in defaults (disabled);
+ * shim_conf_parse applies the directives in buf (file names it in the
+ * messages) and returns the number of errors, each recorded in e;
+ * shim_conf_env applies the SOCKS64_* overrides that getenv_fn gives
+ * (NULL: none, as in a setuid program). shim_conf_release frees what
+ * the parser allocated. None of them does I/O or name look-ups.
+ */
+struct conf_errors;
+void	shim_conf_defaults(struct shim_conf *c);
+int	shim_conf_parse(struct shim_conf *c, const char *buf, size_t len,
+	    struct conf_errors *e);
+int	shim_conf_env(struct shim_conf *c, char *(*getenv_fn)(const char *),
+	    struct conf_errors *e);
+void	shim_conf_release(struct shim_conf *c);
+/*
+ * Writes "socks64: " and the formatted message as one line on stderr
+ * with a single write(2), keeping errno (no stdio: the program's
+ * buffers are not ours). shim_debug writes only when debug is on.
+ */
+void	shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	shim_debug(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------- */
 /* fakeip.c: the fake address pool and the fake -> name table         */
