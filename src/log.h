@@ -10,6 +10,7 @@
 #define SOCKS64_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR = 0,
@@ -55,5 +56,18 @@ void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Text from the network (user names, host names) must pass through
+ * log_safe() before it reaches a log line: printable ASCII other than
+ * space and backslash is kept, every other byte becomes \xNN, so a peer
+ * can forge neither a line nor a "key=" field. out gets at most len - 1
+ * characters, ending in "..." if cut; LOG_SAFE_SIZE(n) holds n bytes
+ * escaped. Returns out, so it can be a printf argument. NULL gives
+ * "(null)". log_safe_mem() takes a length, for fields that may hold NUL.
+ */
+#define LOG_SAFE_SIZE(n)	((n) * 4 + 1)
+char	*log_safe(const char *in, char *out, size_t len);
+char	*log_safe_mem(const void *in, size_t inlen, char *out, size_t len);
 
 #endif /* SOCKS64_LOG_H */
