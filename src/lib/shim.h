@@ -131,13 +131,17 @@ int	delegate_name(const char *name, int family);
 
 /*
  * Runs greeting, optional RFC 1929 authentication and a CONNECT to dst
- * on fd (already connected to the gateway), within timeout_ms in all.
- * Returns 0, or -1 with errno mapped from the reply code
- * (socks5_errno_from_rep) or from the failure. The bound address from
- * the reply is stored in *bnd when bnd is not NULL.
+ * on fd (connected or still connecting to the gateway), within
+ * timeout_ms in all, whether fd is blocking or not (MSG_DONTWAIT and
+ * poll; its flags are left alone). Reads the reply exactly, never a byte
+ * of the destination's data. Returns 0, or -1 with errno mapped from the
+ * reply code (socks5_errno_from_rep), ETIMEDOUT, EACCES (authentication
+ * refused) or ECONNREFUSED (the gateway closed or spoke no SOCKS5). The
+ * bound address from the reply is stored in *bnd when bnd is not NULL.
  */
 struct socks5_addr;
 int	socks_connect(int fd, const struct shim_conf *conf,
-	    const struct socks5_addr *dst, struct socks5_addr *bnd);
+	    const struct socks5_addr *dst, struct socks5_addr *bnd,
+	    unsigned int timeout_ms);
 
 #endif /* SOCKS64_SHIM_H */
