@@ -4,7 +4,8 @@
  * One line per call, written with a single write(2) so lines from many
  * threads never interleave. Every function keeps errno as it found it,
  * so a caller can log and then still report the error it is handling.
- * log_warn() appends ": strerror(errno)", log_warnx() does not.
+ * log_warn() appends ": strerror(errno)", log_warnx() does not. A line
+ * is at most 2048 bytes (under PIPE_BUF); a longer one ends in "...".
  */
 #ifndef SOCKS64_LOG_H
 #define SOCKS64_LOG_H
@@ -28,7 +29,9 @@ enum log_target {
 /*
  * Sets the program name, target and most verbose level written. May be
  * called again (SIGHUP reload); the settings are read atomically, so
- * logging threads never see a half-made change.
+ * logging threads never see a half-made change. progname is kept, not
+ * copied: pass a string that outlives logging (a literal); NULL means
+ * "socks64". Before any call: "socks64", stderr, info.
  */
 void	log_init(const char *progname, enum log_target target,
 	    enum log_level level);
