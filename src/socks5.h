@@ -101,7 +101,34 @@ struct socks5_udp_header {
 	struct socks5_addr	dst;
 };
 
-/* Server side: parse what a client sends. */
+/*
+ * The parsers' contract, common to all seven:
+ *
+ * - SOCKS5_OK: a whole message is at buf; *used is its length (bytes past
+ *   it, pipelined by the peer, are the caller's) and *out is filled.
+ * - SOCKS5_NEED_MORE: buf[0..len) is a proper prefix of some valid
+ *   message (len 0 included); call again with more bytes.
+ * - An error: *used is 0 (UDP FRAGMENT aside, below). Fields are checked
+ *   in wire order, each as soon as its byte is in buf, so the error comes
+ *   at the first byte that shows it (VER at byte 0, CMD at 1, RSV at 2,
+ *   ATYP at 3, each name byte as it arrives) and is the same however the
+ *   input was split. A server can reply at once, without waiting for
+ *   bytes a broken client may never send.
+ *
+ * *out is cleared first, then filled in wire order: on an error it holds
+ * the fields before the bad one and the bad one itself (req.cmd for
+ * SOCKS5_ERR_COMMAND, dst.atyp for SOCKS5_ERR_ATYP), for the log line.
+ * Names, users and passwords are copied NUL-terminated; a NUL inside
+ * one is an error (SOCKS5_ERR_NAME), never a silent truncation. The
+ * parsers never read buf[len] or beyond.
+ */
+
+/*
+ * Server side: parse what a client sends. A DOMAINNAME must pass
+ * socks5_name_valid. A user name must be 1-255 bytes (0 is
+ * SOCKS5_ERR_EMPTY); a password 0-255 (an empty one is an
+ * authentication failure for the caller, not a framing error).
+ */
 enum socks5_status socks5_parse_greeting(const uint8_t *buf, size_t len,
 	    struct socks5_greeting *out, size_t *used);
 enum socks5_status socks5_parse_userpass(const uint8_t *buf, size_t len,
@@ -109,7 +136,12 @@ enum socks5_status socks5_parse_userpass(const uint8_t *buf, size_t len,
 enum socks5_status socks5_parse_request(const uint8_t *buf, size_t len,
 	    struct socks5_request *out, size_t *used);
 
-/* Client side: parse what a server sends. */
+/*
+ * Client side: parse what a server sends. Any METHOD, STATUS or REP value
+ * is returned as sent. RSV in a reply is ignored (it carries nothing,
+ * and failing a connection the server said succeeded over it helps no
+ * one); BND.ADDR is held to the same rules as DST.ADDR.
+ */
 enum socks5_status socks5_parse_method_choice(const uint8_t *buf, size_t len,
 	    uint8_t *method, size_t *used);
 enum socks5_status socks5_parse_userpass_status(const uint8_t *buf,
@@ -117,14 +149,25 @@ enum socks5_status socks5_parse_userpass_status(const uint8_t *buf,
 enum socks5_status socks5_parse_reply(const uint8_t *buf, size_t len,
 	    struct socks5_reply *out, size_t *used);
 
-/* Both sides: the header in front of every relayed UDP datagram. */
+/*
+ * Both sides: the header in front of every relayed UDP datagram. *used is
+ * the header's length; the payload follows it. Both RSV bytes must be 0.
+ * FRAG is judged last: SOCKS5_ERR_FRAGMENT is returned with the whole
+ * header parsed, *out filled and *used set, so the caller can log what
+ * it drops. A datagram comes whole: SOCKS5_NEED_MORE means it is short.
+ */
 enum socks5_status socks5_parse_udp_header(const uint8_t *buf, size_t len,
 	    struct socks5_udp_header *out, size_t *used);
 
 /*
  * Encoders write one message into out (capacity cap) and return its
- * length, or -1 if it does not fit or the input cannot be encoded (a name
- * longer than 255 bytes, an unknown ATYP).
+ * length, or -1 if it does not fit or the input cannot be encoded: an
+ * empty name or one longer than 255 bytes, an unknown ATYP, a NULL
+ * address, 0 or over 255 methods, an empty user or a user or password
+ * over 255 bytes. On -1 nothing is written. Byte values (CMD, REP,
+ * METHOD, name bytes) are not judged, so a test can send bad ones.
+ * socks5_encode_reply takes bnd NULL as 0.0.0.0:0, what a failure reply
+ * carries.
  */
 int	socks5_encode_greeting(uint8_t *out, size_t cap,
 	    const uint8_t *methods, size_t nmethods);
@@ -143,19 +186,30 @@ int	socks5_encode_udp_header(uint8_t *out, size_t cap,
 /*
  * Checks a DOMAINNAME as it must be to be looked up exactly as sent:
  * 1-255 bytes of letters, digits, '-', '_', '.', and ':' (an IPv6 literal
- * sent as a name, RFC 3089 section 3). Returns 0 or -1.
+ * sent as a name, RFC 3089 section 3). Not '%': a zone index names a
+ * link of the client's, meaningless at the gateway. Returns 0 or -1.
  */
 int	socks5_name_valid(const uint8_t *name, size_t len);
 
-/* Conversions between struct socks5_addr and struct sockaddr. */
+/*
+ * Conversions between struct socks5_addr and struct sockaddr. From: an
+ * AF_INET or AF_INET6 address (an IPv4-mapped ::ffff:a.b.c.d becomes ATYP
+ * IPv4); -1 with EAFNOSUPPORT for other families. To: fills sa (size
+ * *salen on entry, used on return); -1 with EAFNOSUPPORT for DOMAINNAME
+ * or an unknown ATYP, with ENOSPC if *salen is too small (sa untouched).
+ */
 struct sockaddr;
 int	socks5_addr_from_sockaddr(struct socks5_addr *out,
 	    const struct sockaddr *sa);
-/* Fills sa (size *salen on entry, used on return); -1 for DOMAINNAME. */
 int	socks5_addr_to_sockaddr(const struct socks5_addr *in,
 	    struct sockaddr *sa, unsigned int *salen);
 
-/* The reply code that best reports a failed connect()'s errno, and back. */
+/*
+ * The reply code that best reports a failed connect()'s errno, and back;
+ * the tables are in socks5.c. ENOENT and ENXIO mean "no such host" (the
+ * gateway maps getaddrinfo's EAI_* codes to them) and give X'04'. X'01'
+ * and unknown codes give ECONNREFUSED on the client side.
+ */
 uint8_t	socks5_rep_from_errno(int err);
 int	socks5_errno_from_rep(uint8_t rep);
 /* A short English text for a reply code ("connection refused"). */
