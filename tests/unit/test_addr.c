@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -553,6 +554,127 @@ test_addr_is_loopback_table(void **state)
 	assert_int_equal(addr_is_loopback(NULL), 0);
 }
 
+/* A fixed-seed generator, so a failure can be reproduced. */
+static uint32_t
+rnd(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 16;
+}
+
+/* Appends to in[*n] what snprintf makes, within size. */
+static void __attribute__((format(printf, 4, 5)))
+put(char *in, size_t size, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(in + *n, size - *n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		*n += (size_t)r < size - *n ? (size_t)r : size - *n - 1;
+}
+
+/*
+ * Makes a string near the grammar: an IPv4 or IPv6 address (sometimes
+ * with "::", an IPv4 tail, brackets), maybe a port or a prefix, and now
+ * and then one byte replaced, so most parse and the rest fail narrowly.
+ */
+static void
+random_input(uint32_t *seed, char *in, size_t size)
+{
+	static const char alphabet[] = "0123456789abcdef:.[]/%x ";
+	size_t n = 0, i, groups;
+	int bracket = 0;
+
+	if (rnd(seed) % 2) {
+		put(in, size, &n, "%u.%u.%u.%u", rnd(seed) % 300,
+		    rnd(seed) % 256, rnd(seed) % 256, rnd(seed) % 260);
+	} else {
+		bracket = rnd(seed) % 2;
+		if (bracket)
+			put(in, size, &n, "[");
+		groups = rnd(seed) % 9;
+		for (i = 0; i < groups; i++)
+			put(in, size, &n, "%s%x", i > 0 ? ":" : "",
+			    rnd(seed) % 3 ? rnd(seed) % 0x10000 : 0);
+		if (groups < 8 || rnd(seed) % 8 == 0)
+			put(in, size, &n, "::");
+		if (rnd(seed) % 4 == 0)
+			put(in, size, &n, "ffff:%u.%u.%u.%u",
+			    rnd(seed) % 256, rnd(seed) % 256,
+			    rnd(seed) % 256, rnd(seed) % 256);
+		else if (rnd(seed) % 2)
+			put(in, size, &n, "%x", rnd(seed) % 0x10000);
+		if (bracket)
+			put(in, size, &n, "]");
+	}
+	switch (rnd(seed) % 3) {
+	case 0:
+		put(in, size, &n, ":%u", rnd(seed) % 70000);
+		break;
+	case 1:
+		put(in, size, &n, "/%u", rnd(seed) % 140);
+		break;
+	}
+	in[n] = '\0';
+	if (n > 0 && rnd(seed) % 4 == 0)
+		in[rnd(seed) % n] = alphabet[rnd(seed) %
+		    (sizeof(alphabet) - 1)];
+}
+
+/*
+ * Whatever parses must print as text that parses back to the same
+ * thing, and a network contains its own first address.
+ */
+static void
+test_addr_parse_random_round_trip(void **state)
+{
+	struct sockaddr_storage ss, ss2;
+	struct addr_net net, net2;
+	char in[96], out[ADDR_STRLEN];
+	const char *why;
+	socklen_t len, len2;
+	uint32_t seed = 7;
+	int iter, endpoints = 0, nets = 0;
+
+	(void)state;
+	for (iter = 0; iter < 100000; iter++) {
+		random_input(&seed, in, sizeof(in));
+		if (addr_parse_endpoint(in, (int)(rnd(&seed) % 3) - 1, &ss,
+		    &len, &why) == 0 && addr_port((struct sockaddr *)&ss)) {
+			endpoints++;
+			addr_format((struct sockaddr *)&ss, out, sizeof(out));
+			if (addr_parse_endpoint(out, -1, &ss2, &len2,
+			    &why) != 0)
+				fail_msg("\"%s\" -> \"%s\": %s", in, out, why);
+			assert_int_equal(len, len2);
+			assert_memory_equal(&ss, &ss2, sizeof(ss));
+		}
+		if (addr_parse_net(in, &net, &why) == 0) {
+			nets++;
+			addr_format_net(&net, out, sizeof(out));
+			if (addr_parse_net(out, &net2, &why) != 0)
+				fail_msg("\"%s\" -> \"%s\": %s", in, out, why);
+			assert_memory_equal(&net, &net2, sizeof(net));
+			memset(&ss, 0, sizeof(ss));
+			ss.ss_family = (sa_family_t)net.family;
+			if (net.family == AF_INET)
+				memcpy(&((struct sockaddr_in *)&ss)->sin_addr,
+				    net.bytes, 4);
+			else
+				memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr,
+				    net.bytes, 16);
+			assert_true(addr_net_contains(&net,
+			    (struct sockaddr *)&ss));
+		}
+	}
+	/* The generator must reach the interesting part. */
+	assert_true(endpoints > 10000);
+	assert_true(nets > 10000);
+}
+
 int
 main(void)
 {
@@ -574,6 +696,7 @@ main(void)
 		cmocka_unit_test(test_addr_equal_table),
 		cmocka_unit_test(test_addr_equal_scope),
 		cmocka_unit_test(test_addr_is_loopback_table),
+		cmocka_unit_test(test_addr_parse_random_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -328,6 +328,75 @@ test_conflex_init_null(void **state)
 	test_free(line);
 }
 
+/* A fixed-seed generator, so a failure can be reproduced. */
+static uint32_t
+rnd(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 16;
+}
+
+/*
+ * Random lines over the bytes that matter to the lexer: every call makes
+ * progress, words lie in the line's storage, line numbers never go back
+ * and end one past the number of newlines.
+ */
+static void
+test_conflex_next_random_input(void **state)
+{
+	static const char alphabet[] = "ab \t\"\\#\n\r\0x";
+	struct conflex_line *line;
+	struct conflex lx;
+	const char *why;
+	char buf[256];
+	uint32_t seed = 42;
+	unsigned int newlines, last;
+	size_t len, i, calls;
+	int iter, r, w;
+
+	(void)state;
+	line = test_malloc(sizeof(*line));
+	for (iter = 0; iter < 20000; iter++) {
+		len = rnd(&seed) % sizeof(buf);
+		newlines = 0;
+		for (i = 0; i < len; i++) {
+			buf[i] = alphabet[rnd(&seed) % (sizeof(alphabet) - 1)];
+			newlines += buf[i] == '\n';
+		}
+		conflex_init(&lx, buf, len);
+		last = 1;
+		for (calls = 0; calls <= len + 1; calls++) {
+			r = conflex_next(&lx, line, &why);
+			if (r == 0)
+				break;
+			assert_true(line->lineno >= last);
+			assert_true(line->lineno <= newlines + 1);
+			last = line->lineno;
+			if (r == -1) {
+				assert_non_null(why);
+				continue;
+			}
+			assert_int_equal(r, 1);
+			assert_true(line->nwords >= 1 &&
+			    line->nwords <= CONFLEX_MAX_WORDS);
+			for (w = 0; w < line->nwords; w++) {
+				const char *p = line->words[w];
+				size_t off = (size_t)(p - line->storage);
+
+				assert_true(p >= line->storage &&
+				    off < sizeof(line->storage));
+				assert_non_null(memchr(p, '\0',
+				    sizeof(line->storage) - off));
+				assert_null(strchr(p, '\n'));
+			}
+		}
+		assert_true(calls <= len + 1);
+		assert_int_equal(lx.line, newlines + 1);
+		assert_int_equal(lx.pos, len);
+	}
+	test_free(line);
+}
+
 static void
 test_conf_error_format(void **state)
 {
@@ -568,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_conflex_next_long_comment),
 		cmocka_unit_test(test_conflex_next_buffer_untouched),
 		cmocka_unit_test(test_conflex_init_null),
+		cmocka_unit_test(test_conflex_next_random_input),
 		cmocka_unit_test(test_conf_error_format),
 		cmocka_unit_test(test_conf_error_no_file),
 		cmocka_unit_test(test_conf_error_control_characters),
