@@ -1,8 +1,175 @@
 /*
  * gateway_mech.h - the gateway's mechanism: listeners, sessions, dialing
  * and relaying. Owned by the mechanism files; see gatewayd.h for policy.
+ *
+ * Included from gatewayd.h after the policy declarations, so the types
+ * of conf.c (struct gw_conf, enum family_pref) are known here.
  */
 #ifndef SOCKS64_GATEWAY_MECH_H
 #define SOCKS64_GATEWAY_MECH_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct gw_conf;
+struct socks5_addr;
+
+/* ---------------------------------------------------------------- */
+/* listen.c: listening sockets and the accept path                   */
+
+struct listener {
+	int			fd;
+	struct sockaddr_storage	ss;
+	socklen_t		sslen;
+	int			inherited;	/* from systemd: never closed on reload */
+};
+
+struct listen_set {
+	struct listener		*v;
+	size_t			 n;
+	int64_t			 backoff_until;	/* ms, monotonic; 0: none */
+};
+
+/*
+ * Opens a listening TCP socket on sa: SO_REUSEADDR, IPV6_V6ONLY for
+ * IPv6, nonblocking, close-on-exec. Returns the fd, or -1 with errno.
+ */
+int	listen_open(const struct sockaddr *sa, socklen_t salen);
+/*
+ * Adopts the sockets systemd passed (LISTEN_FDS, LISTEN_PID), fds
+ * 3..3+n-1, and unsets the variables so no child inherits them.
+ * Returns the count (0: not socket-activated) or -1 (logged).
+ */
+int	listen_inherit(struct listen_set *ls);
+/*
+ * Makes ls listen on exactly the addresses of c: keeps the sockets
+ * already bound to an address still listed, opens the new ones and
+ * closes the rest. Inherited sockets are left alone. Returns the number
+ * of addresses that could not be opened (each logged).
+ */
+int	listen_reconcile(struct listen_set *ls, const struct gw_conf *c);
+void	listen_close_all(struct listen_set *ls);
+/*
+ * Accepts what is pending on l and starts a session for each client c
+ * admits. Pauses the whole set (ls->backoff_until) when the process runs
+ * out of descriptors, memory or threads, rather than spinning.
+ */
+void	listen_accept(struct listen_set *ls, struct listener *l,
+	    struct gw_conf *c);
+
+/* ---------------------------------------------------------------- */
+/* session.c: one client, from greeting to the closing log line      */
+
+/*
+ * Starts a detached thread serving the accepted client fd under config
+ * c (the thread takes its own reference). Returns 0, or -1 with errno
+ * when no thread could be made; the caller still owns fd then.
+ */
+int	session_spawn(int fd, const struct sockaddr *client,
+	    socklen_t clientlen, struct gw_conf *c);
+/* Sessions running now. */
+unsigned int session_count(void);
+/*
+ * Waits until no session runs or timeout_ms passed. Returns the number
+ * still running.
+ */
+unsigned int session_wait_all(unsigned int timeout_ms);
+
+/* ---------------------------------------------------------------- */
+/* dial.c: resolving a destination and connecting to it              */
+
+#define DIAL_MAX_ADDRS	32
+
+struct dial_addrs {
+	struct sockaddr_storage	 v[DIAL_MAX_ADDRS];
+	size_t			 n;
+};
+
+struct dial_result {
+	int			 fd;		/* connected, nonblocking */
+	struct sockaddr_storage	 peer;		/* the address that answered */
+	struct sockaddr_storage	 local;		/* getsockname: BND.ADDR */
+	int			 err;		/* errno of the failure */
+	uint8_t			 rep;		/* SOCKS5_REP_* */
+};
+
+/*
+ * The addresses dst stands for: a literal as is, a name through
+ * getaddrinfo (an IPv6 literal sent as a name, RFC 3089 section 3,
+ * parses without a query). IPv4-mapped IPv6 addresses become IPv4.
+ * Returns 0, or -1 with *rep set and *why a static reason.
+ */
+int	dial_resolve(const struct socks5_addr *dst, struct dial_addrs *out,
+	    uint8_t *rep, const char **why);
+/*
+ * Puts the addresses in the order pref tries them (RFC 8305 section 4
+ * interleaving for happy eyeballs, one family first for the others) and
+ * drops those of an excluded family. Pure; returns the new count.
+ */
+size_t	dial_order(struct dial_addrs *a, enum family_pref pref);
+/*
+ * Connects to one of the addresses in a (already ordered) within
+ * timeout_ms. With happy eyeballs a new attempt starts every delay_ms or
+ * as soon as one fails, the first to finish wins and the others are
+ * closed; otherwise attempts run one after the other. Returns 0 with
+ * res->fd set, or -1 with res->err and res->rep.
+ */
+int	dial_connect(const struct dial_addrs *a, enum family_pref pref,
+	    unsigned int delay_ms, unsigned int timeout_ms,
+	    struct dial_result *res);
+
+/* ---------------------------------------------------------------- */
+/* relay.c: moving bytes both ways until both sides are done         */
+
+#define RELAY_NO_SPLICE	0x1	/* read/write only (tests, odd fds) */
+
+struct relay_result {
+	uint64_t	 up;		/* bytes written to the destination */
+	uint64_t	 down;		/* bytes written to the client */
+	const char	*end;		/* "eof", "idle", "error" */
+	int		 err;		/* errno when end is "error" */
+};
+
+/*
+ * Relays between client and dest (both nonblocking) until both
+ * directions met EOF and were flushed, no byte moved for idle_ms, or a
+ * side failed. An EOF is passed on as shutdown(SHUT_WR) once every byte
+ * read before it was written. Closes neither fd. Returns 0 (eof), or -1
+ * (idle or error; res says which).
+ */
+int	relay_run(int client, int dest, unsigned int idle_ms,
+	    unsigned int flags, struct relay_result *res);
+/*
+ * Writes all of buf to the nonblocking fd, waiting at most timeout_ms
+ * for it to drain. Returns 0 or -1 with errno (ETIMEDOUT).
+ */
+int	relay_write_all(int fd, const void *buf, size_t len,
+	    unsigned int timeout_ms);
+
+/* ---------------------------------------------------------------- */
+/* sdnotify.c: the systemd notification protocol, by hand            */
+
+/* Whether NOTIFY_SOCKET is set (the service manager waits for READY). */
+int	sdnotify_enabled(void);
+/*
+ * Sends one notification ("READY=1", "STATUS=...") as a datagram to
+ * $NOTIFY_SOCKET. Returns 0, or -1 (not under systemd, or send failed).
+ */
+int	sdnotify(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* ---------------------------------------------------------------- */
+/* the clock every deadline above is measured on                      */
+
+/* CLOCK_MONOTONIC in milliseconds (inline: main.c is not in the tests). */
+static inline int64_t
+mech_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #endif /* SOCKS64_GATEWAY_MECH_H */

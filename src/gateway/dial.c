@@ -1,0 +1,305 @@
+/*
+ * dial.c - from a SOCKS destination to a connected socket.
+ *
+ * This is RFC 3089 section 3, steps 6 to 8: the gateway, a dual-stack
+ * node, resolves the name the client delegated to it and connects to
+ * whichever address family answers. Several addresses are raced as in
+ * RFC 8305 (Happy Eyeballs v2) so that a broken IPv6 path costs a quarter
+ * second rather than a connect timeout. No policy and no logging here:
+ * the session decides, this file only does.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gatewayd.h"
+
+/* Turns ::ffff:a.b.c.d into a.b.c.d: it is IPv4 traffic and is dialed so. */
+static void
+dial_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in	 s4;
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &s4, sizeof(s4));
+}
+
+/* Appends sa unless it is already listed or the list is full. */
+static void
+dial_add(struct dial_addrs *out, const struct sockaddr *sa, uint16_t port)
+{
+	struct sockaddr_storage	 ss;
+	size_t			 i;
+	socklen_t		 len = addr_len(sa);
+
+	if (len == 0 || out->n == DIAL_MAX_ADDRS)
+		return;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, sa, len);
+	dial_unmap(&ss);
+	addr_set_port((struct sockaddr *)&ss, port);
+	for (i = 0; i < out->n; i++)
+		if (addr_equal((struct sockaddr *)&out->v[i],
+		    (struct sockaddr *)&ss, 1))
+			return;
+	out->v[out->n++] = ss;
+}
+
+/* Whether name is an address literal, so no query may be made for it. */
+static int
+dial_is_literal(const char *name)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	return inet_pton(AF_INET6, name, &a6) == 1 ||
+	    inet_pton(AF_INET, name, &a4) == 1;
+}
+
+int
+dial_resolve(const struct socks5_addr *dst, struct dial_addrs *out,
+    uint8_t *rep, const char **why)
+{
+	struct sockaddr_storage	 ss;
+	struct addrinfo		 hints, *res, *ai;
+	unsigned int		 sslen = sizeof(ss);
+	int			 rc;
+
+	out->n = 0;
+	if (dst->atyp != SOCKS5_ATYP_DOMAIN) {
+		if (socks5_addr_to_sockaddr(dst, (struct sockaddr *)&ss,
+		    &sslen) == -1) {
+			*rep = SOCKS5_REP_ATYP_UNSUPPORTED;
+			*why = "unusable address";
+			return -1;
+		}
+		dial_add(out, (struct sockaddr *)&ss, dst->port);
+		return 0;
+	}
+
+	/*
+	 * No AI_ADDRCONFIG: the gateway exists to reach the family the
+	 * client lacks, and dial_order() filters by the configured family.
+	 */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	if (dial_is_literal(dst->name))
+		hints.ai_flags |= AI_NUMERICHOST;
+	rc = getaddrinfo(dst->name, NULL, &hints, &res);
+	if (rc != 0) {
+		switch (rc) {
+		case EAI_NONAME:
+		case EAI_NODATA:
+		case EAI_ADDRFAMILY:
+		case EAI_AGAIN:		/* a temporary failure still fails now */
+		case EAI_FAIL:
+			*rep = SOCKS5_REP_HOST_UNREACHABLE;
+			break;
+		default:
+			*rep = SOCKS5_REP_GENERAL_FAILURE;
+			break;
+		}
+		/* gai_strerror returns static text; strerror would not be safe. */
+		*why = rc == EAI_SYSTEM ? "resolver system error" :
+		    gai_strerror(rc);
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+			dial_add(out, ai->ai_addr, dst->port);
+	freeaddrinfo(res);
+	if (out->n == 0) {
+		*rep = SOCKS5_REP_HOST_UNREACHABLE;
+		*why = "no IPv4 or IPv6 address";
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+dial_order(struct dial_addrs *a, enum family_pref pref)
+{
+	struct dial_addrs	 tmp;	/* 4 KiB: fine on a session stack */
+	size_t			 v6[DIAL_MAX_ADDRS], v4[DIAL_MAX_ADDRS];
+	size_t			 n6 = 0, n4 = 0, i, j, k;
+	int			 first6;
+
+	for (i = 0; i < a->n; i++) {
+		if (a->v[i].ss_family == AF_INET6)
+			v6[n6++] = i;
+		else if (a->v[i].ss_family == AF_INET)
+			v4[n4++] = i;
+	}
+	if (pref == FAMILY_IPV6_ONLY)
+		n4 = 0;
+	else if (pref == FAMILY_IPV4_ONLY)
+		n6 = 0;
+	first6 = pref != FAMILY_IPV4_FIRST && pref != FAMILY_IPV4_ONLY;
+
+	tmp.n = 0;
+	if (pref == FAMILY_HAPPY_EYEBALLS) {
+		/* RFC 8305 section 4: alternate, IPv6 first, count 1. */
+		for (i = j = 0; i < n6 || j < n4; ) {
+			if (i < n6)
+				tmp.v[tmp.n++] = a->v[v6[i++]];
+			if (j < n4)
+				tmp.v[tmp.n++] = a->v[v4[j++]];
+		}
+	} else {
+		for (k = 0; k < 2; k++) {
+			int	 six = (k == 0) == first6;
+			size_t	*idx = six ? v6 : v4, cnt = six ? n6 : n4;
+
+			for (i = 0; i < cnt; i++)
+				tmp.v[tmp.n++] = a->v[idx[i]];
+		}
+	}
+	memcpy(a->v, tmp.v, tmp.n * sizeof(tmp.v[0]));
+	a->n = tmp.n;
+	return a->n;
+}
+
+/*
+ * Starts a nonblocking connect to ss. Returns the fd (connect under way
+ * or already done), or -1 with errno when it failed at once (no route,
+ * no such family on this host).
+ */
+static int
+dial_start(const struct sockaddr_storage *ss)
+{
+	int	fd, saved;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    IPPROTO_TCP);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)ss,
+	    addr_len((const struct sockaddr *)ss)) == -1 &&
+	    errno != EINPROGRESS) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* The outcome of an attempt poll() reported on: 0, or its errno. */
+static int
+dial_outcome(int fd)
+{
+	int		err = 0;
+	socklen_t	len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return errno;
+	return err;
+}
+
+static void
+dial_won(struct dial_result *res, int fd, const struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(res->local);
+
+	res->fd = fd;
+	res->peer = *ss;
+	res->err = 0;
+	res->rep = SOCKS5_REP_SUCCEEDED;
+	memset(&res->local, 0, sizeof(res->local));
+	if (getsockname(fd, (struct sockaddr *)&res->local, &len) == -1)
+		res->local.ss_family = AF_UNSPEC;
+}
+
+int
+dial_connect(const struct dial_addrs *a, enum family_pref pref,
+    unsigned int delay_ms, unsigned int timeout_ms, struct dial_result *res)
+{
+	struct pollfd	 pfd[DIAL_MAX_ADDRS];
+	size_t		 which[DIAL_MAX_ADDRS];
+	size_t		 next = 0, live = 0, i;
+	int64_t		 now, deadline, next_start;
+	int		 race = pref == FAMILY_HAPPY_EYEBALLS;
+	int		 last_err = EHOSTUNREACH, won = -1, fd, wait, err;
+
+	res->fd = -1;
+	now = mech_now_ms();
+	deadline = now + timeout_ms;
+	next_start = now;
+	while (won == -1) {
+		now = mech_now_ms();
+		/*
+		 * Start the next attempt when none is under way, or (racing)
+		 * when the attempt delay is over; a failure resets the delay
+		 * to zero (RFC 8305 section 5).
+		 */
+		while (next < a->n && now < deadline &&
+		    (live == 0 || (race && now >= next_start))) {
+			fd = dial_start(&a->v[next]);
+			if (fd == -1) {
+				last_err = errno;
+				next++;
+				continue;
+			}
+			pfd[live].fd = fd;
+			pfd[live].events = POLLOUT;
+			which[live++] = next++;
+			next_start = now + delay_ms;
+		}
+		if (now >= deadline && (live > 0 || next < a->n)) {
+			last_err = ETIMEDOUT;
+			break;
+		}
+		if (live == 0)
+			break;			/* every address failed */
+		wait = (int)(deadline - now);
+		if (race && next < a->n && next_start - now < wait)
+			wait = (int)(next_start - now);
+		if (poll(pfd, live, wait) == -1 && errno != EINTR) {
+			last_err = errno;
+			break;
+		}
+		for (i = 0; i < live && won == -1; ) {
+			if (pfd[i].revents == 0) {
+				i++;
+				continue;
+			}
+			err = dial_outcome(pfd[i].fd);
+			if (err == 0) {
+				won = (int)i;
+				break;
+			}
+			last_err = err;
+			close(pfd[i].fd);
+			pfd[i] = pfd[live - 1];
+			which[i] = which[--live];
+			next_start = mech_now_ms();
+		}
+	}
+
+	for (i = 0; i < live; i++)
+		if ((int)i != won)
+			close(pfd[i].fd);
+	if (won != -1) {
+		dial_won(res, pfd[won].fd, &a->v[which[won]]);
+		return 0;
+	}
+	res->err = last_err;
+	res->rep = socks5_rep_from_errno(last_err);
+	return -1;
+}

@@ -1,0 +1,619 @@
+/*
+ * session.c - one client of the gateway, from greeting to closing line.
+ *
+ * Each accepted client gets a thread that owns its struct session and
+ * walks the RFC 1928 exchange in order: method negotiation, RFC 1929
+ * authentication, the request, the policy verdict, the dial (RFC 3089
+ * section 3: the gateway resolves the delegated name), the reply, the
+ * relay. Whatever happens, session_close() writes one summary log line.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gatewayd.h"
+
+/*
+ * Stack of a session thread. The deepest user is getaddrinfo(): glibc's
+ * NSS "dns" module keeps a 2 KiB query buffer and alloca()s answers up to
+ * a quarter of the stack before it falls back to malloc, and each NSS
+ * module loaded adds frames. Measured with a painted stack (see
+ * tests/unit/test_session_stack.c): about 21 KiB for a DNS look-up,
+ * 12 KiB for /etc/hosts. 128 KiB keeps a wide margin for other NSS
+ * modules (myhostname, resolve, ldap) and for the sanitizers' larger
+ * frames, and still costs only address space until touched.
+ */
+#define SESSION_STACK	(128 * 1024)
+
+/*
+ * Input buffer: greeting, RFC 1929 message and request are each at most
+ * 513 bytes and consumed one after the other; the rest is what a client
+ * pipelined after its request, passed on to the destination.
+ */
+#define SESSION_INBUF	4096
+
+struct session {
+	uint64_t		 id;
+	int			 cfd;		/* the client */
+	int			 dfd;		/* the destination, or -1 */
+	struct gw_conf		*conf;		/* our reference, for life */
+	struct sockaddr_storage	 client;
+	char			 client_str[ADDR_STRLEN];
+	int64_t			 start;		/* ms, monotonic */
+	int64_t			 deadline;	/* end of the handshake */
+
+	uint8_t			 in[SESSION_INBUF];
+	size_t			 inlen;
+
+	uint8_t			 method;
+	char			 user[256];	/* "": not authenticated */
+	int			 have_req;
+	struct socks5_request	 req;
+	struct dial_addrs	 addrs;
+	struct dial_result	 dial;
+	struct relay_result	 relay;
+
+	int			 rep;		/* sent to the client; -1: none */
+	const char		*fail;		/* why it ended early, or NULL */
+	int			 err;		/* errno behind fail, or 0 */
+	int			 logged;	/* the closing line is written */
+};
+
+/* A command handler: runs the command to its end (reply and relay). */
+struct session_command {
+	uint8_t	cmd;
+	int	(*run)(struct session *);
+};
+
+static _Atomic uint64_t	session_ids;
+
+/*
+ * Live session count. Written under session_lock so session_wait_all()
+ * cannot miss the last wake-up; read without it (atomic) by the accept
+ * path for max-clients.
+ */
+static _Atomic unsigned int	session_live;
+static pthread_mutex_t		session_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t		session_gone;
+static pthread_once_t		session_once = PTHREAD_ONCE_INIT;
+
+static int	session_connect(struct session *);
+
+static const struct session_command session_commands[] = {
+	{ SOCKS5_CMD_CONNECT, session_connect },
+	/* BIND and UDP ASSOCIATE: answered X'07' until they exist here. */
+};
+
+/* The condition variable waits on CLOCK_MONOTONIC, as deadlines do. */
+static void
+session_init_once(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&session_gone, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static void
+session_fail(struct session *s, const char *why, int err)
+{
+	if (s->fail == NULL) {
+		s->fail = why;
+		s->err = err;
+	}
+}
+
+/* Drops the first n input bytes; what was consumed is wiped (passwords). */
+static void
+session_consume(struct session *s, size_t n)
+{
+	memmove(s->in, s->in + n, s->inlen - n);
+	memset(s->in + s->inlen - n, 0, n);
+	s->inlen -= n;
+}
+
+/*
+ * Waits for more client bytes until the handshake deadline. Returns 0
+ * when some arrived, or -1 (closed, failed or too late; s->fail says).
+ */
+static int
+session_fill(struct session *s)
+{
+	struct pollfd	pfd = { .fd = s->cfd, .events = POLLIN };
+	ssize_t		n;
+	int64_t		left;
+
+	if (s->inlen == sizeof(s->in)) {
+		session_fail(s, "handshake message too long", 0);
+		return -1;
+	}
+	for (;;) {
+		n = recv(s->cfd, s->in + s->inlen, sizeof(s->in) - s->inlen, 0);
+		if (n > 0) {
+			s->inlen += (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			session_fail(s, "client closed during handshake", 0);
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			session_fail(s, "client read error", errno);
+			return -1;
+		}
+		left = s->deadline - mech_now_ms();
+		if (left <= 0) {
+			session_fail(s, "handshake timeout", 0);
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR) {
+			session_fail(s, "poll", errno);
+			return -1;
+		}
+	}
+}
+
+static int
+session_send(struct session *s, const uint8_t *buf, int len)
+{
+	if (len < 0) {
+		session_fail(s, "cannot encode reply", 0);
+		return -1;
+	}
+	if (relay_write_all(s->cfd, buf, (size_t)len,
+	    s->conf->handshake_timeout * 1000u) == -1) {
+		session_fail(s, "client write error", errno);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Sends the reply to the request (RFC 1928 section 6). BND is where the
+ * gateway's outbound socket is bound, or 0.0.0.0:0 when there is none.
+ */
+static int
+session_reply(struct session *s, uint8_t rep, const struct sockaddr *bnd)
+{
+	struct socks5_addr	a;
+	uint8_t			buf[SOCKS5_REQUEST_MAX];
+
+	memset(&a, 0, sizeof(a));
+	a.atyp = SOCKS5_ATYP_IPV4;
+	if (bnd != NULL && bnd->sa_family != AF_UNSPEC)
+		(void)socks5_addr_from_sockaddr(&a, bnd);
+	s->rep = rep;
+	return session_send(s, buf, socks5_encode_reply(buf, sizeof(buf),
+	    rep, &a));
+}
+
+/* Method negotiation, RFC 1928 section 3. */
+static int
+session_negotiate(struct session *s)
+{
+	struct socks5_greeting	g;
+	enum socks5_status	st;
+	uint8_t			buf[2];
+	size_t			used;
+
+	while ((st = socks5_parse_greeting(s->in, s->inlen, &g, &used)) ==
+	    SOCKS5_NEED_MORE)
+		if (session_fill(s) == -1)
+			return -1;
+	if (st == SOCKS5_ERR_VERSION) {
+		session_fail(s, "not SOCKS version 5", 0);
+		return -1;
+	}
+	s->method = SOCKS5_METHOD_REFUSED;
+	if (st == SOCKS5_OK) {
+		session_consume(s, used);
+		s->method = policy_method(s->conf, &g);
+	}
+	log_debug("session=%" PRIu64 " greeting methods=%u method=0x%02x",
+	    s->id, st == SOCKS5_OK ? g.nmethods : 0u, s->method);
+	if (session_send(s, buf, socks5_encode_method_choice(buf, sizeof(buf),
+	    s->method)) == -1)
+		return -1;
+	if (s->method == SOCKS5_METHOD_REFUSED) {
+		session_fail(s, "no acceptable method", 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* Username/password sub-negotiation, RFC 1929. */
+static int
+session_authenticate(struct session *s)
+{
+	struct socks5_userpass	up;
+	enum socks5_status	st;
+	uint8_t			buf[2];
+	size_t			used;
+	int			ok = 0;
+
+	if (s->method != SOCKS5_METHOD_USERPASS)
+		return 0;
+	while ((st = socks5_parse_userpass(s->in, s->inlen, &up, &used)) ==
+	    SOCKS5_NEED_MORE)
+		if (session_fill(s) == -1)
+			return -1;
+	if (st == SOCKS5_ERR_VERSION) {
+		session_fail(s, "bad authentication version", 0);
+		return -1;
+	}
+	if (st == SOCKS5_OK) {
+		session_consume(s, used);
+		ok = s->conf->users != NULL &&
+		    users_check(s->conf->users, up.user, up.pass) == 1;
+	} else
+		up.user[0] = '\0';	/* empty name: fails like a bad one */
+	explicit_bzero(up.pass, sizeof(up.pass));
+	if (!ok) {
+		char name[LOG_SAFE_SIZE(255)];
+
+		/* This line is the session's only one; never the password. */
+		log_info("auth failed client=%s user=%s", s->client_str,
+		    log_safe(up.user, name, sizeof(name)));
+		s->logged = 1;
+		session_fail(s, "authentication failed", 0);
+		(void)session_send(s, buf, socks5_encode_userpass_status(buf,
+		    sizeof(buf), 0x01));
+		return -1;
+	}
+	if (session_send(s, buf, socks5_encode_userpass_status(buf,
+	    sizeof(buf), 0x00)) == -1)
+		return -1;
+	memcpy(s->user, up.user, sizeof(s->user));
+	return 0;
+}
+
+/*
+ * Reads the request (RFC 1928 section 4). A request the codec rejects
+ * gets the reply code for its fault when VER was right, so the client
+ * learns why; anything else is just closed.
+ */
+static int
+session_request(struct session *s)
+{
+	enum socks5_status	st;
+	size_t			used;
+	uint8_t			rep;
+
+	while ((st = socks5_parse_request(s->in, s->inlen, &s->req, &used)) ==
+	    SOCKS5_NEED_MORE)
+		if (session_fill(s) == -1)
+			return -1;
+	if (st == SOCKS5_OK) {
+		session_consume(s, used);
+		s->have_req = 1;
+		return 0;
+	}
+	switch (st) {
+	case SOCKS5_ERR_COMMAND:
+		rep = SOCKS5_REP_CMD_UNSUPPORTED;
+		break;
+	case SOCKS5_ERR_ATYP:
+		rep = SOCKS5_REP_ATYP_UNSUPPORTED;
+		break;
+	case SOCKS5_ERR_NAME:
+		/* Never looked up: a NUL would cut it, others are no host. */
+		session_fail(s, "bad name", 0);
+		rep = SOCKS5_REP_GENERAL_FAILURE;
+		break;
+	case SOCKS5_ERR_VERSION:
+		session_fail(s, "bad request version", 0);
+		return -1;
+	default:
+		rep = SOCKS5_REP_GENERAL_FAILURE;
+		break;
+	}
+	session_fail(s, socks5_status_str(st), 0);
+	(void)session_reply(s, rep, NULL);
+	return -1;
+}
+
+/* The policy question for this request, about addr (NULL: before DNS). */
+static struct verdict
+session_policy(struct session *s, const struct sockaddr *addr)
+{
+	struct policy_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.client = (struct sockaddr *)&s->client;
+	q.user = s->user[0] != '\0' ? s->user : NULL;
+	q.cmd = s->req.cmd;
+	q.name = s->req.dst.atyp == SOCKS5_ATYP_DOMAIN ? s->req.dst.name : NULL;
+	q.addr = addr;
+	q.port = s->req.dst.port;
+	return policy_request(s->conf, &q);
+}
+
+static void
+session_denied(struct session *s, const struct verdict *v)
+{
+	log_debug("session=%" PRIu64 " denied by %s line=%u", s->id,
+	    v->why != NULL ? v->why : "rule", v->lineno);
+	session_fail(s, "denied by policy", 0);
+	(void)session_reply(s, SOCKS5_REP_NOT_ALLOWED, NULL);
+}
+
+/*
+ * Resolves the destination and keeps only the addresses policy passes
+ * (the second phase, per address). The first phase, on the name alone,
+ * runs before any query: a blocked name is never looked up.
+ */
+static int
+session_resolve(struct session *s)
+{
+	struct verdict	v = { RULE_BLOCK, 0, "no address" };
+	const char	*why;
+	uint8_t		rep;
+	size_t		i, kept = 0;
+
+	if (s->req.dst.atyp == SOCKS5_ATYP_DOMAIN) {
+		v = session_policy(s, NULL);
+		if (v.action == RULE_BLOCK) {
+			session_denied(s, &v);
+			return -1;
+		}
+	}
+	if (dial_resolve(&s->req.dst, &s->addrs, &rep, &why) == -1) {
+		session_fail(s, why, 0);
+		(void)session_reply(s, rep, NULL);
+		return -1;
+	}
+	for (i = 0; i < s->addrs.n; i++) {
+		v = session_policy(s, (struct sockaddr *)&s->addrs.v[i]);
+		if (v.action == RULE_PASS)
+			s->addrs.v[kept++] = s->addrs.v[i];
+	}
+	log_debug("session=%" PRIu64 " resolved=%zu passed=%zu", s->id,
+	    s->addrs.n, kept);
+	s->addrs.n = kept;
+	if (kept == 0) {
+		session_denied(s, &v);
+		return -1;
+	}
+	if (dial_order(&s->addrs, s->conf->family) == 0) {
+		session_fail(s, "no address of an allowed family", 0);
+		(void)session_reply(s, SOCKS5_REP_NET_UNREACHABLE, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* CONNECT: policy, dial, reply, then relay until both sides are done. */
+static int
+session_connect(struct session *s)
+{
+	struct gw_conf *c = s->conf;
+
+	if (session_resolve(s) == -1)
+		return -1;
+	if (dial_connect(&s->addrs, c->family, c->happy_delay_ms,
+	    c->connect_timeout * 1000u, &s->dial) == -1) {
+		session_fail(s, "connect failed", s->dial.err);
+		(void)session_reply(s, s->dial.rep, NULL);
+		return -1;
+	}
+	s->dfd = s->dial.fd;
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		char via[ADDR_STRLEN];
+
+		log_debug("session=%" PRIu64 " connected via=%s ms=%" PRId64,
+		    s->id, addr_format((struct sockaddr *)&s->dial.peer, via,
+		    sizeof(via)), mech_now_ms() - s->start);
+	}
+	if (session_reply(s, SOCKS5_REP_SUCCEEDED,
+	    (struct sockaddr *)&s->dial.local) == -1)
+		return -1;
+	/* Bytes the client sent right behind its request go first. */
+	if (s->inlen > 0) {
+		if (relay_write_all(s->dfd, s->in, s->inlen,
+		    c->idle_timeout * 1000u) == -1) {
+			session_fail(s, "destination write error", errno);
+			return -1;
+		}
+		s->relay.up = s->inlen;
+	}
+	if (relay_run(s->cfd, s->dfd, c->idle_timeout * 1000u, 0,
+	    &s->relay) == -1) {
+		session_fail(s, s->relay.end, s->relay.err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Dispatches the request to its command's handler. */
+static int
+session_command(struct session *s)
+{
+	size_t i;
+
+	log_debug("session=%" PRIu64 " request cmd=%s", s->id,
+	    socks5_cmd_str(s->req.cmd));
+	for (i = 0; i < sizeof(session_commands) / sizeof(session_commands[0]);
+	    i++)
+		if (session_commands[i].cmd == s->req.cmd)
+			return session_commands[i].run(s);
+	session_fail(s, "command not supported", 0);
+	(void)session_reply(s, SOCKS5_REP_CMD_UNSUPPORTED, NULL);
+	return -1;
+}
+
+/* "name:443", "[2001:db8::1]:443", "192.0.2.1:443" or "-". */
+static char *
+session_dest_str(const struct session *s, char *buf, size_t len)
+{
+	const struct socks5_addr	*d = &s->req.dst;
+	struct sockaddr_storage		 ss;
+	unsigned int			 sslen = sizeof(ss);
+	char				 name[LOG_SAFE_SIZE(255)];
+
+	if (!s->have_req)
+		snprintf(buf, len, "-");
+	else if (d->atyp == SOCKS5_ATYP_DOMAIN) {
+		log_safe(d->name, name, sizeof(name));
+		/* An IPv6 literal sent as a name (RFC 3089 section 3). */
+		if (strchr(d->name, ':') != NULL)
+			snprintf(buf, len, "[%s]:%u", name, d->port);
+		else
+			snprintf(buf, len, "%s:%u", name, d->port);
+	} else if (socks5_addr_to_sockaddr(d, (struct sockaddr *)&ss,
+	    &sslen) == 0)
+		addr_format((struct sockaddr *)&ss, buf, len);
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* The one line every session ends with (unless auth failure said it). */
+static void
+session_log(struct session *s)
+{
+	char	dest[LOG_SAFE_SIZE(255) + 16], via[ADDR_STRLEN];
+	char	user[LOG_SAFE_SIZE(255)], rep[16], why[160], ebuf[96];
+
+	if (s->logged)
+		return;
+	if (s->rep >= 0)
+		snprintf(rep, sizeof(rep), "%d", s->rep);
+	else
+		snprintf(rep, sizeof(rep), "-");
+	if (s->dfd != -1)
+		addr_format((struct sockaddr *)&s->dial.peer, via, sizeof(via));
+	else
+		snprintf(via, sizeof(via), "-");
+	/* Not a key of the spec's line: appended only when it ended early. */
+	why[0] = '\0';
+	if (s->fail != NULL && s->err != 0)
+		snprintf(why, sizeof(why), " error=\"%s: %s\"", s->fail,
+		    strerror_r(s->err, ebuf, sizeof(ebuf)));
+	else if (s->fail != NULL)
+		snprintf(why, sizeof(why), " error=\"%s\"", s->fail);
+	log_info("session=%" PRIu64 " client=%s user=%s cmd=%s dest=%s via=%s "
+	    "rep=%s up=%" PRIu64 " down=%" PRIu64 " ms=%" PRId64 "%s",
+	    s->id, s->client_str, s->user[0] != '\0' ?
+	    log_safe(s->user, user, sizeof(user)) : "-",
+	    s->have_req ? socks5_cmd_str(s->req.cmd) : "-",
+	    session_dest_str(s, dest, sizeof(dest)), via, rep, s->relay.up,
+	    s->relay.down, mech_now_ms() - s->start, why);
+	s->logged = 1;
+}
+
+/* Ends the session: the log line, the sockets, the reference, the count. */
+static void
+session_close(struct session *s)
+{
+	session_log(s);
+	if (s->dfd != -1)
+		close(s->dfd);
+	close(s->cfd);
+	conf_unref(s->conf);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+
+	pthread_mutex_lock(&session_lock);
+	if (--session_live == 0)
+		pthread_cond_broadcast(&session_gone);
+	pthread_mutex_unlock(&session_lock);
+}
+
+/* The thread body reads as RFC 1928 does. */
+static void *
+session_main(void *arg)
+{
+	struct session *s = arg;
+
+	if (session_negotiate(s) == 0 &&
+	    session_authenticate(s) == 0 &&
+	    session_request(s) == 0)
+		(void)session_command(s);
+	session_close(s);
+	return NULL;
+}
+
+int
+session_spawn(int fd, const struct sockaddr *client, socklen_t clientlen,
+    struct gw_conf *c)
+{
+	struct session	*s;
+	pthread_attr_t	 attr;
+	pthread_t	 t;
+	int		 rc;
+
+	pthread_once(&session_once, session_init_once);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	s->id = ++session_ids;
+	s->cfd = fd;
+	s->dfd = -1;
+	s->rep = -1;
+	if (clientlen > sizeof(s->client))
+		clientlen = sizeof(s->client);
+	memcpy(&s->client, client, clientlen);
+	addr_format(client, s->client_str, sizeof(s->client_str));
+	s->conf = conf_ref(c);
+	s->start = mech_now_ms();
+	s->deadline = s->start + (int64_t)c->handshake_timeout * 1000;
+
+	pthread_mutex_lock(&session_lock);
+	session_live++;
+	pthread_mutex_unlock(&session_lock);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, SESSION_STACK);
+	rc = pthread_create(&t, &attr, session_main, s);
+	pthread_attr_destroy(&attr);
+	if (rc == 0)
+		return 0;
+
+	pthread_mutex_lock(&session_lock);
+	if (--session_live == 0)
+		pthread_cond_broadcast(&session_gone);
+	pthread_mutex_unlock(&session_lock);
+	conf_unref(s->conf);
+	free(s);
+	errno = rc;
+	return -1;
+}
+
+unsigned int
+session_count(void)
+{
+	return session_live;
+}
+
+unsigned int
+session_wait_all(unsigned int timeout_ms)
+{
+	struct timespec	ts;
+	unsigned int	left;
+
+	pthread_once(&session_once, session_init_once);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&session_lock);
+	while (session_live > 0)
+		if (pthread_cond_timedwait(&session_gone, &session_lock,
+		    &ts) == ETIMEDOUT)
+			break;
+	left = session_live;
+	pthread_mutex_unlock(&session_lock);
+	return left;
+}
