@@ -103,6 +103,7 @@ struct gw_conf {
 	int			 protect_private;	/* default no */
 
 	enum log_target		 log_target;
+	int			 log_target_set;	/* 0: daemon picks (-f) */
 	enum log_level		 log_level;
 	char			*runas;		/* NULL: stay who we are */
 };
@@ -128,6 +129,17 @@ void		 conf_clear_listens(struct gw_conf *c);
 struct gw_conf	*conf_ref(struct gw_conf *c);
 void		 conf_unref(struct gw_conf *c);
 const char	*conf_family_str(enum family_pref f);
+/*
+ * Appends the -t warnings on a config that loaded (no client pass rule,
+ * no pass rule, a users-file that auth never uses) to *w, line 0.
+ */
+void		 conf_warnings(const struct gw_conf *c, struct conf_errors *w);
+/*
+ * Reads a whole file (at most CONF_FILE_MAX bytes) into a malloc'd,
+ * NUL-terminated buffer. Returns 0, or -1 with errno (EFBIG if larger).
+ */
+#define CONF_FILE_MAX	(4u << 20)
+int		 conf_read_file(const char *path, char **buf, size_t *len);
 
 /* ---------------------------------------------------------------- */
 /* policy.c: pure verdicts on clients and requests                   */
