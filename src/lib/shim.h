@@ -115,6 +115,31 @@ int	fakeip_assign(const char *name, int family, struct sockaddr *sa,
 int	fakeip_lookup(const struct sockaddr *sa, char *name, size_t len);
 /* Whether sa lies in one of the fake ranges at all (no lock). */
 int	fakeip_in_range(const struct sockaddr *sa);
+/*
+ * (An IPv4-mapped IPv6 address, ::ffff:240.x.y.z, counts as the IPv4
+ * fake it carries: AI_V4MAPPED answers hand those out. A name buffer
+ * of 256 bytes always holds a name.)
+ *
+ * The same on a table of one's own (tests; the ranges of the process's
+ * table come from shim_conf()). fakeip_table_new takes the two ranges
+ * (NULL or an unusable one: no fakes of that family) and returns NULL
+ * with errno set on failure.
+ */
+struct fakeip_table;
+struct fakeip_table *fakeip_table_new(const struct addr_net *v4,
+	    const struct addr_net *v6);
+void	fakeip_table_free(struct fakeip_table *t);
+int	fakeip_table_assign(struct fakeip_table *t, const char *name,
+	    int family, struct sockaddr *sa, socklen_t *salen);
+int	fakeip_table_lookup(struct fakeip_table *t, const struct sockaddr *sa,
+	    char *name, size_t len);
+int	fakeip_table_in_range(const struct fakeip_table *t,
+	    const struct sockaddr *sa);
+/*
+ * A name as the table keys it: lower case, one trailing dot dropped.
+ * Returns its length, or -1 if empty or it does not fit in len.
+ */
+int	fakeip_normalise(const char *name, char *out, size_t len);
 
 /* ---------------------------------------------------------------- */
 /* delegate.c: which names are delegated to the gateway               */
@@ -125,6 +150,61 @@ int	fakeip_in_range(const struct sockaddr *sa);
  * it is to be resolved by the real resolver.
  */
 int	delegate_name(const char *name, int family);
+/*
+ * The same for the configuration c (delegate_name uses shim_conf()).
+ * family is what the program asked for (AF_UNSPEC, AF_INET, AF_INET6):
+ * a literal of the other family is delegated like a name (RFC 3089
+ * section 3), and so is one of a family the host has no address of.
+ */
+int	delegate_decide(const struct shim_conf *c, const char *name,
+	    int family);
+/* AF_INET or AF_INET6 if name is a literal glibc takes, else AF_UNSPEC. */
+int	delegate_literal(const char *name);
+/* Whether name is use-application-dns.net (always NXDOMAIN). */
+int	delegate_canary(const char *name);
+
+#define DELEGATE_HAVE_V4	0x01
+#define DELEGATE_HAVE_V6	0x02
+#define DELEGATE_ANSWER_MAPPED	0x04	/* IPv4 fake as ::ffff:a.b.c.d */
+/*
+ * The families of non-loopback, non-link-local addresses the host has
+ * (DELEGATE_HAVE_*), from getifaddrs(), cached for two seconds without
+ * a lock. delegate_families_of is the pure part; _flush drops the cache.
+ */
+int	delegate_host_families(void);
+struct ifaddrs;
+int	delegate_families_of(const struct ifaddrs *list);
+void	delegate_host_families_flush(void);
+/*
+ * Which fakes answer a request for family with getaddrinfo flags (only
+ * AI_V4MAPPED and AI_ALL matter) on a host with families have: a mask
+ * of DELEGATE_HAVE_V4, _V6 and DELEGATE_ANSWER_MAPPED; 0 for none (the
+ * program asked for a family the host does not have).
+ */
+int	delegate_answer_families(int family, int flags, int have);
+
+/* ---------------------------------------------------------------- */
+/* hosts.c: the names of /etc/hosts                                   */
+
+/*
+ * Calls fn for every name and alias on every line of a hosts file in
+ * buf whose first word is an IPv4 or IPv6 address ('#' comments, other
+ * lines skipped). fn returning -1 stops the walk (and hosts_parse then
+ * returns -1); otherwise returns the number of names seen. Pure.
+ */
+typedef int (*hosts_name_fn)(const char *name, size_t len, int family,
+	    void *arg);
+int	hosts_parse(const char *buf, size_t len, hosts_name_fn fn, void *arg);
+/* A set of normalised names from a hosts file buffer (NULL: no memory). */
+struct hosts_set;
+struct hosts_set *hosts_set_new(const char *buf, size_t len);
+void	hosts_set_free(struct hosts_set *s);
+int	hosts_set_has(const struct hosts_set *s, const char *norm);
+/*
+ * Whether the normalised name is in /etc/hosts (read once, on first
+ * use) or is this host's own name. No lock after the first call.
+ */
+int	hosts_has(const char *norm);
 
 /* ---------------------------------------------------------------- */
 /* socks.c: the SOCKS5 client exchange over a connected socket        */
@@ -143,5 +223,20 @@ struct socks5_addr;
 int	socks_connect(int fd, const struct shim_conf *conf,
 	    const struct socks5_addr *dst, struct socks5_addr *bnd,
 	    unsigned int timeout_ms);
+
+/* ---------------------------------------------------------------- */
+/* connect.c: connections through the gateway                         */
+
+/*
+ * Connects the TCP socket fd to the gateway (replacing it with a socket
+ * of the gateway's family, flags and options carried over, if its own
+ * family cannot reach it) and runs the SOCKS5 CONNECT to dst, within
+ * the configured timeout (or the socket's SO_SNDTIMEO if shorter).
+ * Blocks even on a non-blocking socket, within that bound. Returns 0
+ * (connected, first byte to read is the destination's), or -1 with
+ * errno; after a failure fd is again a fresh socket of its own family.
+ */
+int	connect_gateway(int fd, const struct shim_conf *c,
+	    const struct socks5_addr *dst);
 
 #endif /* SOCKS64_SHIM_H */
