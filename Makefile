@@ -96,7 +96,7 @@ $(GATEWAYD): $(call obj,$(GW_MAIN)) $(GW_OBJ) $(COMMON_OBJ)
 $(B)/obj/src/lib/%.o: ALL_CFLAGS += -fvisibility=hidden
 $(LIBSOCKS64): $(LIB_OBJ) $(COMMON_OBJ) $(wildcard $(LIB_MAP))
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libsocks64.so \
-	    $(if $(wildcard $(LIB_MAP)),-Wl,--version-script=$(LIB_MAP)) \
+	    $(if $(wildcard $(LIB_MAP)),-Xlinker --version-script=$(LIB_MAP)) \
 	    -o $@ $(LIB_OBJ) $(COMMON_OBJ) -ldl
 
 $(SOCKS64_RUN): $(call obj,$(RUN_SRC)) $(COMMON_OBJ)

@@ -40,6 +40,9 @@ static pthread_once_t conf_once = PTHREAD_ONCE_INIT;
 static atomic_int conf_ready;
 static atomic_int conf_debug;
 static _Thread_local int conf_loading;
+/* socks64_init()'s choice of file; read only by the loader. */
+static char conf_path_set[4096];
+static atomic_int conf_path_is_set;
 static const struct shim_conf conf_early = {
 	.enabled = 0,
 	.fake_v4 = { .family = AF_INET, .bytes = { 240 }, .prefix = 4 },
@@ -556,7 +559,9 @@ conf_load(void)
 	 */
 	if (getauxval(AT_SECURE) != 0)
 		env = NULL;
-	if (env != NULL)
+	if (atomic_load(&conf_path_is_set))
+		path = conf_path_set;	/* the program's own choice */
+	else if (env != NULL)
 		path = env("SOCKS64_CONF");
 	if (path == NULL || *path == '\0')
 		path = SHIM_CONF_PATH;
@@ -586,6 +591,26 @@ conf_load(void)
 		    sizeof(gw)), c->user[0] != '\0' ? c->user : "-",
 		    c->timeout_ms);
 	}
+}
+
+int
+shim_conf_set_path(const char *path)
+{
+	if (atomic_load(&conf_ready)) {
+		errno = EALREADY;
+		return -1;
+	}
+	if (path == NULL) {
+		atomic_store(&conf_path_is_set, 0);
+		return 0;
+	}
+	if (strlen(path) >= sizeof(conf_path_set)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(conf_path_set, path, strlen(path) + 1);
+	atomic_store(&conf_path_is_set, 1);
+	return 0;
 }
 
 const struct shim_conf *

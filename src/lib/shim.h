@@ -16,6 +16,13 @@
 
 #include "addr.h"
 
+/*
+ * On the definition of every interposed libc function and public API
+ * function: the rest is hidden by -fvisibility=hidden, and a hidden
+ * symbol cannot be exported even by the version script.
+ */
+#define SHIM_EXPORT	__attribute__((visibility("default")))
+
 /* ---------------------------------------------------------------- */
 /* real.c: the real libc functions behind our interposers             */
 
@@ -86,6 +93,11 @@ int	shim_conf_parse(struct shim_conf *c, const char *buf, size_t len,
 int	shim_conf_env(struct shim_conf *c, char *(*getenv_fn)(const char *),
 	    struct conf_errors *e);
 void	shim_conf_release(struct shim_conf *c);
+/*
+ * Makes the loader read path instead of SOCKS64_CONF or the default
+ * (NULL: back to those). -1 with errno EALREADY once loaded.
+ */
+int	shim_conf_set_path(const char *path);
 /*
  * Writes "socks64: " and the formatted message as one line on stderr
  * with a single write(2), keeping errno (no stdio: the program's
@@ -234,7 +246,8 @@ int	socks_connect(int fd, const struct shim_conf *conf,
  * the configured timeout (or the socket's SO_SNDTIMEO if shorter).
  * Blocks even on a non-blocking socket, within that bound. Returns 0
  * (connected, first byte to read is the destination's), or -1 with
- * errno; after a failure fd is again a fresh socket of its own family.
+ * errno; a socket that had to be replaced is after a failure again a
+ * fresh socket of its own family, so the program can try elsewhere.
  */
 int	connect_gateway(int fd, const struct shim_conf *c,
 	    const struct socks5_addr *dst);

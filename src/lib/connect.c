@@ -1,0 +1,748 @@
+/*
+ * connect.c - connections to fake addresses go through the gateway
+ * (RFC 3089 section 3, steps 3-4): connect, getpeername, and the
+ * TCP Fast Open forms of sendto/sendmsg.
+ *
+ * connect() to a fake address becomes a TCP connection to the gateway
+ * and a SOCKS5 CONNECT that carries the NAME the fake address stands
+ * for. If the program's socket cannot reach the gateway's family, a
+ * replacement socket with the program's flags and options is put in its
+ * place (dup3), so the shim keeps no descriptors of its own. A real
+ * address of a family this host has no address of (an IPv6 literal on
+ * an IPv4-only host) goes through the gateway too, as ATYP IPv4/IPv6.
+ * Everything else is passed to the real connect() after a few integer
+ * compares: no lock, no system call.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+#include "socks5.h"
+
+#ifndef MSG_FASTOPEN
+#define MSG_FASTOPEN	0x20000000
+#endif
+#ifndef SO_COOKIE
+#define SO_COOKIE	57
+#endif
+
+/* How long the answer to "does this host have IPv4/IPv6?" is kept. */
+#define CONNECT_FAMILIES_MS	2000
+
+static int	(*real_connect)(int, const struct sockaddr *, socklen_t);
+static int	(*real_getpeername)(int, struct sockaddr *, socklen_t *);
+static ssize_t	(*real_sendto)(int, const void *, size_t, int,
+		    const struct sockaddr *, socklen_t);
+static ssize_t	(*real_sendmsg)(int, const struct msghdr *, int);
+static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fd -> the fake address and port the program connected to, for
+ * getpeername. Open addressing on the fd number; an entry is only ever
+ * overwritten (a reused fd number), never removed, and is trusted only
+ * if the socket's cookie (SO_COOKIE: unique per socket for the life of
+ * the system) still matches, so a closed and reused fd is not confused.
+ * All under peers_lock, taken only when peers_used > 0; pthread_atfork
+ * handlers keep the lock usable in both processes after fork.
+ */
+struct connect_peer {
+	int		fd;		/* -1: free */
+	uint64_t	cookie;
+	socklen_t	len;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	} addr;
+};
+static struct connect_peer *peers;
+static size_t peers_cap;
+static atomic_size_t peers_used;
+static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Bit 0: IPv4, bit 1: IPv6; refreshed at most every CONNECT_FAMILIES_MS. */
+static atomic_int families;
+static atomic_llong families_at;
+
+static void
+connect_prepare_fork(void)
+{
+	pthread_mutex_lock(&peers_lock);
+}
+
+static void
+connect_after_fork(void)
+{
+	pthread_mutex_unlock(&peers_lock);
+}
+
+static void
+connect_init(void)
+{
+	*(void **)&real_connect = real_symbol("connect");
+	*(void **)&real_getpeername = real_symbol("getpeername");
+	*(void **)&real_sendto = real_symbol("sendto");
+	*(void **)&real_sendmsg = real_symbol("sendmsg");
+	pthread_atfork(connect_prepare_fork, connect_after_fork,
+	    connect_after_fork);
+}
+
+static long long
+connect_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------ */
+/* the fd -> fake peer table                                            */
+
+static uint64_t
+connect_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) == -1)
+		return 0;
+	return cookie;
+}
+
+static struct connect_peer *
+connect_peer_slot(int fd)
+{
+	size_t i, mask = peers_cap - 1;
+
+	for (i = (size_t)fd & mask;; i = (i + 1) & mask)
+		if (peers[i].fd == fd || peers[i].fd == -1)
+			return &peers[i];
+}
+
+static int
+connect_peer_grow(void)
+{
+	struct connect_peer *old = peers, *p;
+	size_t oldcap = peers_cap, i, cap = oldcap ? oldcap * 2 : 64;
+
+	if ((p = malloc(cap * sizeof(*p))) == NULL)
+		return -1;
+	for (i = 0; i < cap; i++)
+		p[i].fd = -1;
+	peers = p;
+	peers_cap = cap;
+	for (i = 0; i < oldcap; i++)
+		if (old[i].fd != -1)
+			*connect_peer_slot(old[i].fd) = old[i];
+	free(old);
+	return 0;
+}
+
+/* Remembers that fd now stands for peer (the fake address and port). */
+static void
+connect_peer_set(int fd, const struct sockaddr *peer, socklen_t len)
+{
+	struct connect_peer *p;
+	uint64_t cookie = connect_cookie(fd);
+
+	if (len > sizeof(p->addr))
+		return;
+	pthread_mutex_lock(&peers_lock);
+	if ((atomic_load(&peers_used) + 1) * 2 > peers_cap &&
+	    connect_peer_grow() == -1)
+		goto out;
+	p = connect_peer_slot(fd);
+	if (p->fd == -1)
+		atomic_fetch_add(&peers_used, 1);
+	p->fd = fd;
+	p->cookie = cookie;
+	p->len = len;
+	memcpy(&p->addr, peer, len);
+out:
+	pthread_mutex_unlock(&peers_lock);
+}
+
+/*
+ * Copies the fake peer of fd into out (at most *len bytes, *len set to
+ * its full size) and returns 1, or returns 0 if fd is not one of ours.
+ */
+static int
+connect_peer_get(int fd, struct sockaddr *out, socklen_t *len)
+{
+	struct connect_peer *p, copy;
+	int found = 0;
+
+	if (atomic_load_explicit(&peers_used, memory_order_relaxed) == 0)
+		return 0;
+	pthread_mutex_lock(&peers_lock);
+	if (peers_cap > 0 && (p = connect_peer_slot(fd))->fd == fd) {
+		copy = *p;
+		found = 1;
+	}
+	pthread_mutex_unlock(&peers_lock);
+	if (!found || copy.cookie == 0 || copy.cookie != connect_cookie(fd))
+		return 0;
+	if (out != NULL && len != NULL) {
+		memcpy(out, &copy.addr, *len < copy.len ? *len : copy.len);
+		*len = copy.len;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* routing: fake, direct, or a real address through the gateway         */
+
+/* Which families have a usable (non-loopback, non-link-local) address. */
+static int
+connect_families(void)
+{
+	struct ifaddrs *ifa, *i;
+	long long now = connect_now_ms();
+	int bits = 0, saved = errno;
+
+	if (now - atomic_load(&families_at) < CONNECT_FAMILIES_MS &&
+	    atomic_load(&families_at) != 0)
+		return atomic_load(&families);
+	if (getifaddrs(&ifa) == -1) {
+		errno = saved;
+		return 3;	/* unknown: assume both, change nothing */
+	}
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || (i->ifa_flags & IFF_UP) == 0 ||
+		    (i->ifa_flags & IFF_LOOPBACK) != 0)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			bits |= 1;
+		else if (i->ifa_addr->sa_family == AF_INET6 &&
+		    !IN6_IS_ADDR_LINKLOCAL(
+		    &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr) &&
+		    !IN6_IS_ADDR_LOOPBACK(
+		    &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr))
+			bits |= 2;
+	}
+	freeifaddrs(ifa);
+	atomic_store(&families, bits);
+	atomic_store(&families_at, now);
+	errno = saved;
+	return bits;
+}
+
+/*
+ * Decides where sa goes. Returns 1 with *dst filled when the connection
+ * is to go through the gateway, 0 when it goes direct (the real
+ * connect), or -1 with errno set (a fake address this process never
+ * handed out: it cannot know the name).
+ */
+static int
+connect_route(const struct shim_conf *c, const struct sockaddr *sa,
+    struct socks5_addr *dst)
+{
+	char name[256];
+	const struct sockaddr_in6 *sin6;
+	struct sockaddr_in v4;
+	size_t i;
+	int fam;
+
+	if (fakeip_in_range(sa)) {
+		if (!fakeip_lookup(sa, name, sizeof(name))) {
+			shim_debug("connect to a fake address this process "
+			    "never handed out");
+			errno = EHOSTUNREACH;
+			return -1;
+		}
+		memset(dst, 0, sizeof(*dst));
+		dst->atyp = SOCKS5_ATYP_DOMAIN;
+		memcpy(dst->name, name, sizeof(dst->name));
+		dst->port = addr_port(sa);
+		return 1;
+	}
+	fam = sa->sa_family;
+	if (fam == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr) ||
+		    IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) ||
+		    IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr))
+			return 0;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			/* Reached over IPv4: judge it as the IPv4 it is. */
+			memset(&v4, 0, sizeof(v4));
+			v4.sin_family = AF_INET;
+			v4.sin_port = sin6->sin6_port;
+			memcpy(&v4.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+			sa = (const struct sockaddr *)&v4;
+			fam = AF_INET;
+		}
+	}
+	if (fam == AF_INET &&
+	    (((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0 ||
+	    IN_MULTICAST(ntohl(((const struct sockaddr_in *)sa)->
+	    sin_addr.s_addr))))
+		return 0;
+	if (addr_is_loopback(sa) ||
+	    addr_equal(sa, (const struct sockaddr *)&c->gateway, 0))
+		return 0;
+	for (i = 0; i < c->ndirect; i++)
+		if (addr_net_contains(&c->direct[i], sa))
+			return 0;
+	if (connect_families() & (fam == AF_INET ? 1 : 2))
+		return 0;
+	if (socks5_addr_from_sockaddr(dst, sa) == -1)
+		return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* the replacement socket                                               */
+
+/* Options a program commonly sets before connect(), carried over. */
+static const struct {
+	int	level;
+	int	name;
+} connect_copied[] = {
+	{ SOL_SOCKET, SO_KEEPALIVE },
+	{ SOL_SOCKET, SO_REUSEADDR },
+	{ SOL_SOCKET, SO_REUSEPORT },
+	{ SOL_SOCKET, SO_LINGER },
+	{ SOL_SOCKET, SO_RCVTIMEO },
+	{ SOL_SOCKET, SO_SNDTIMEO },
+	{ SOL_SOCKET, SO_PRIORITY },
+	{ SOL_SOCKET, SO_MARK },
+	{ SOL_SOCKET, SO_OOBINLINE },
+	{ SOL_SOCKET, SO_RCVLOWAT },
+	{ IPPROTO_TCP, TCP_NODELAY },
+	{ IPPROTO_TCP, TCP_KEEPIDLE },
+	{ IPPROTO_TCP, TCP_KEEPINTVL },
+	{ IPPROTO_TCP, TCP_KEEPCNT },
+	{ IPPROTO_TCP, TCP_USER_TIMEOUT },
+	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT },
+	{ IPPROTO_TCP, TCP_CONGESTION },
+};
+
+/*
+ * Copies each option whose value on from differs from a fresh socket's
+ * (to) onto to. Errors are ignored: an option the new family or an
+ * unprivileged process cannot set is not worth failing the connect.
+ */
+static void
+connect_copy_options(int from, int to, int type)
+{
+	unsigned char a[64], b[64];
+	socklen_t alen, blen;
+	size_t i;
+	int v;
+
+	for (i = 0; i < sizeof(connect_copied) / sizeof(connect_copied[0]);
+	    i++) {
+		if (connect_copied[i].level == IPPROTO_TCP &&
+		    type != SOCK_STREAM)
+			continue;
+		alen = blen = sizeof(a);
+		if (getsockopt(from, connect_copied[i].level,
+		    connect_copied[i].name, a, &alen) == -1 ||
+		    getsockopt(to, connect_copied[i].level,
+		    connect_copied[i].name, b, &blen) == -1)
+			continue;
+		if (alen == blen && memcmp(a, b, alen) == 0)
+			continue;
+		(void)setsockopt(to, connect_copied[i].level,
+		    connect_copied[i].name, a, alen);
+	}
+	/* The kernel reports buffer sizes doubled; set half to match. */
+	for (i = 0; i < 2; i++) {
+		int name = i == 0 ? SO_RCVBUF : SO_SNDBUF, w;
+
+		alen = blen = sizeof(int);
+		if (getsockopt(from, SOL_SOCKET, name, &v, &alen) == -1 ||
+		    getsockopt(to, SOL_SOCKET, name, &w, &blen) == -1 ||
+		    v == w)
+			continue;
+		v /= 2;
+		(void)setsockopt(to, SOL_SOCKET, name, &v, sizeof(v));
+	}
+}
+
+/*
+ * Puts a fresh socket of family (same type and protocol) in fd's place,
+ * with fd's O_NONBLOCK, FD_CLOEXEC and common options. Returns 0, or -1
+ * with errno (fd unchanged).
+ */
+static int
+connect_replace(int fd, int family, int type, int protocol)
+{
+	int nfd, fl, fdfl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    (fdfl = fcntl(fd, F_GETFD)) == -1)
+		return -1;
+	nfd = socket(family, type | SOCK_CLOEXEC |
+	    ((fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0), protocol);
+	if (nfd == -1)
+		return -1;
+	connect_copy_options(fd, nfd, type);
+	if (dup3(nfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1) {
+		int err = errno;
+
+		close(nfd);
+		errno = err;
+		return -1;
+	}
+	close(nfd);
+	return 0;
+}
+
+/*
+ * The gateway's address as this socket can reach it: as is, or as an
+ * IPv4-mapped address from a dual-stack IPv6 socket (no replacement
+ * needed then). Returns 1 if it can, 0 if the socket must be replaced.
+ */
+static int
+connect_gateway_addr(int fd, int domain, const struct shim_conf *c,
+    struct sockaddr_storage *gw, socklen_t *gwlen)
+{
+	const struct sockaddr_in *sin;
+	struct sockaddr_in6 *m;
+	socklen_t len = sizeof(int);
+	int v6only = 1;
+
+	memcpy(gw, &c->gateway, sizeof(*gw));
+	*gwlen = c->gateway_len;
+	if (domain == c->gateway.ss_family)
+		return 1;
+	if (domain != AF_INET6 || c->gateway.ss_family != AF_INET ||
+	    getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == -1 ||
+	    v6only)
+		return 0;
+	sin = (const struct sockaddr_in *)&c->gateway;
+	m = (struct sockaddr_in6 *)gw;
+	memset(m, 0, sizeof(*m));
+	m->sin6_family = AF_INET6;
+	m->sin6_port = sin->sin_port;
+	m->sin6_addr.s6_addr[10] = 0xff;
+	m->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&m->sin6_addr.s6_addr[12], &sin->sin_addr, 4);
+	*gwlen = sizeof(*m);
+	return 1;
+}
+
+/* A blocking socket's own send timeout bounds its connect too. */
+static unsigned int
+connect_timeout(int fd, const struct shim_conf *c)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+	long long ms;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) == -1 ||
+	    (tv.tv_sec == 0 && tv.tv_usec == 0))
+		return c->timeout_ms;
+	ms = (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	if (ms < 1)
+		ms = 1;
+	return ms < c->timeout_ms ? (unsigned int)ms : c->timeout_ms;
+}
+
+int
+connect_gateway(int fd, const struct shim_conf *c,
+    const struct socks5_addr *dst)
+{
+	struct sockaddr_storage gw;
+	socklen_t gwlen, len = sizeof(int);
+	unsigned int timeout_ms;
+	int domain, type, protocol, fl, replaced = 0, r, err;
+	long long t0 = connect_now_ms();
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type,
+	    &len)) == -1 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_PROTOCOL,
+	    &protocol, &len)) == -1 ||
+	    (fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if (type != SOCK_STREAM) {
+		errno = EPROTOTYPE;
+		return -1;
+	}
+	timeout_ms = (fl & O_NONBLOCK) ? c->timeout_ms :
+	    connect_timeout(fd, c);
+	if (!connect_gateway_addr(fd, domain, c, &gw, &gwlen)) {
+		if (connect_replace(fd, c->gateway.ss_family, type,
+		    protocol) == -1)
+			return -1;
+		replaced = 1;
+	}
+	/*
+	 * A blocking socket is made non-blocking for the exchange so that
+	 * the gateway's connect is bounded too, then put back.
+	 */
+	if (!(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	do
+		r = real_connect(fd, (struct sockaddr *)&gw, gwlen);
+	while (r == -1 && errno == EINTR);
+	if (r == 0 || errno == EINPROGRESS)
+		r = socks_connect(fd, c, dst, NULL, timeout_ms);
+	err = errno;
+	if (!(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl);
+	if (c->debug) {
+		char gws[ADDR_STRLEN];
+
+		shim_debug("connect fd=%d dest=%s:%u via=%s %s ms=%lld", fd,
+		    dst->atyp == SOCKS5_ATYP_DOMAIN ? dst->name : "(address)",
+		    dst->port, addr_format((struct sockaddr *)&gw, gws,
+		    sizeof(gws)), r == 0 ? "ok" : strerror(err),
+		    connect_now_ms() - t0);
+	}
+	if (r == -1) {
+		/*
+		 * Leave a fresh socket of the program's own family, as a
+		 * failed connect would, so that it can try its next address.
+		 */
+		if (replaced)
+			(void)connect_replace(fd, domain, type, protocol);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the hooks                                                            */
+
+/*
+ * A UDP "connection" to a fake address: Chromium and others rank
+ * candidate addresses by UDP-connecting to them and asking for the
+ * local address, so it must succeed and give a plausible one. The
+ * socket is connected to the gateway's address where its family allows
+ * (no packet is sent by connect), and getpeername gives the fake one.
+ */
+static int
+connect_udp(int fd, int domain, const struct shim_conf *c,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct sockaddr_storage gw;
+	socklen_t gwlen;
+
+	if (connect_gateway_addr(fd, domain, c, &gw, &gwlen))
+		(void)real_connect(fd, (struct sockaddr *)&gw, gwlen);
+	connect_peer_set(fd, sa, salen);
+	return 0;
+}
+
+/*
+ * The connect hook's body for an address that goes to the gateway.
+ * Returns as connect() would: 0 for a blocking socket, -1/EINPROGRESS
+ * for a non-blocking one (already connected and writable), or -1 with
+ * the error.
+ */
+static int
+connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
+    const struct shim_conf *c, const struct socks5_addr *dst)
+{
+	socklen_t len = sizeof(int);
+	int type, domain, fl;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_DOMAIN,
+	    &domain, &len)) == -1)
+		return -1;
+	if (domain != AF_INET && domain != AF_INET6)
+		return real_connect(fd, sa, salen);
+	if (type == SOCK_DGRAM)
+		return connect_udp(fd, domain, c, sa, salen);
+	if (type != SOCK_STREAM) {
+		errno = ENETUNREACH;
+		return -1;
+	}
+	/* A second connect() after EINPROGRESS asks whether it is done. */
+	if (connect_peer_get(fd, NULL, NULL)) {
+		errno = EISCONN;
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if (connect_gateway(fd, c, dst) == -1)
+		return -1;
+	connect_peer_set(fd, sa, salen);
+	/*
+	 * Non-blocking: the answer a program's event loop expects. The
+	 * socket is already connected, so its poll for writability returns
+	 * at once and SO_ERROR is 0.
+	 */
+	if (fl & O_NONBLOCK) {
+		errno = EINPROGRESS;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a connect-like call on sa is ours. Returns 1 with *dst and
+ * *conf set, 0 for the real function, -1 with errno. The common case, an
+ * address not in a fake range with the shim disabled or a family the
+ * host has, costs integer compares and one cached answer.
+ */
+static int
+connect_ours(const struct sockaddr *sa, socklen_t salen,
+    const struct shim_conf **conf, struct socks5_addr *dst)
+{
+	const struct shim_conf *c;
+
+	if (sa == NULL || salen < sizeof(sa_family_t) ||
+	    (sa->sa_family == AF_INET && salen < sizeof(struct sockaddr_in)) ||
+	    (sa->sa_family == AF_INET6 &&
+	    salen < sizeof(struct sockaddr_in6)) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return 0;
+	c = shim_conf();
+	if (!c->enabled)
+		return 0;
+	*conf = c;
+	return connect_route(c, sa, dst);
+}
+
+SHIM_EXPORT int
+connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	const struct sockaddr *sa = addr.__sockaddr__;
+	const struct shim_conf *c;
+	struct socks5_addr dst;
+	int saved = errno, r;
+
+	pthread_once(&connect_once, connect_init);
+	if (real_connect == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if ((r = connect_ours(sa, len, &c, &dst)) == 0) {
+		errno = saved;
+		return real_connect(fd, sa, len);
+	}
+	if (r == -1)
+		return -1;
+	if (connect_intercept(fd, sa, len, c, &dst) == 0) {
+		errno = saved;
+		return 0;
+	}
+	return -1;
+}
+
+SHIM_EXPORT int
+getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	struct sockaddr *sa = addr.__sockaddr__;
+
+	pthread_once(&connect_once, connect_init);
+	if (real_getpeername == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (sa != NULL && len != NULL && connect_peer_get(fd, sa, len))
+		return 0;
+	return real_getpeername(fd, sa, len);
+}
+
+/*
+ * sendto/sendmsg with MSG_FASTOPEN connect and send in one call; to a
+ * fake address that is a connect through the gateway, then a plain
+ * send, so that no byte leaves for the fake address itself. A datagram
+ * to a fake address has nowhere to go (UDP relaying is not done here):
+ * it fails rather than wander to the default route.
+ */
+static int
+connect_send_ours(int fd, const struct sockaddr *sa, socklen_t salen,
+    int flags, int *done)
+{
+	const struct shim_conf *c;
+	struct socks5_addr dst;
+	socklen_t len = sizeof(int);
+	int r, type, saved = errno;
+
+	*done = 0;
+	if (!(flags & MSG_FASTOPEN)) {
+		/* The hot UDP path: one range compare unless it is ours. */
+		if (salen < sizeof(sa_family_t) || !fakeip_in_range(sa) ||
+		    !shim_conf()->enabled ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+		    type != SOCK_DGRAM) {
+			errno = saved;
+			return 0;
+		}
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	if ((r = connect_ours(sa, salen, &c, &dst)) == 0)
+		return 0;
+	if (r == -1)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return -1;
+	if (type != SOCK_STREAM) {
+		errno = saved;
+		return 0;
+	}
+	if (connect_intercept(fd, sa, salen, c, &dst) == -1 &&
+	    errno != EINPROGRESS && errno != EISCONN)
+		return -1;
+	errno = saved;
+	*done = 1;
+	return 0;
+}
+
+SHIM_EXPORT ssize_t
+sendto(int fd, const void *buf, size_t n, int flags,
+    __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	const struct sockaddr *sa = addr.__sockaddr__;
+	int done;
+
+	pthread_once(&connect_once, connect_init);
+	if (real_sendto == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (sa == NULL)
+		return real_sendto(fd, buf, n, flags, sa, len);
+	if (connect_send_ours(fd, sa, len, flags, &done) == -1)
+		return -1;
+	if (done)
+		return real_sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
+	return real_sendto(fd, buf, n, flags, sa, len);
+}
+
+SHIM_EXPORT ssize_t
+sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct msghdr m;
+	int done;
+
+	pthread_once(&connect_once, connect_init);
+	if (real_sendmsg == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (msg == NULL || msg->msg_name == NULL)
+		return real_sendmsg(fd, msg, flags);
+	if (connect_send_ours(fd, msg->msg_name, msg->msg_namelen, flags,
+	    &done) == -1)
+		return -1;
+	if (!done)
+		return real_sendmsg(fd, msg, flags);
+	m = *msg;
+	m.msg_name = NULL;
+	m.msg_namelen = 0;
+	return real_sendmsg(fd, &m, flags & ~MSG_FASTOPEN);
+}
