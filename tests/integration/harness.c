@@ -4,6 +4,7 @@
  * namespace when run as root, children started and stopped by PID with
  * every wait bounded, and gatewayd itself on a free loopback port.
  */
+#include <crypt.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -285,6 +286,28 @@ h_read_file(const char *path, size_t *lenp)
 	if (lenp != NULL)
 		*lenp = len;
 	return buf;
+}
+
+int
+h_crypt(const char *pass, const char *prefix, char *out, size_t len)
+{
+	struct crypt_data	*cd;
+	const char		*salt, *hash;
+	int			 rc = -1;
+
+	/* NULL random bytes: libxcrypt draws them from the kernel. */
+	if ((salt = crypt_gensalt(prefix, 0, NULL, 0)) == NULL)
+		return -1;
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		return -1;
+	hash = crypt_r(pass, salt, cd);
+	if (hash != NULL && hash[0] != '*' &&
+	    strlen(hash) < len) {
+		memcpy(out, hash, strlen(hash) + 1);
+		rc = 0;
+	}
+	free(cd);
+	return rc;
 }
 
 int64_t
@@ -677,6 +700,9 @@ gw_try(struct h_gw *gw, const char *conf, char **extra, int nextra)
 	if (gw->default_listen) {
 		gw->port = 1080;
 		want = 2;
+	} else if (gw->conf_listen) {
+		if (gw->port == 0)
+			return -1;
 	} else if (gw->activate) {
 		gw->port = 0;
 		if ((lfd = h_listen(host, &gw->port, 128)) == -1)
@@ -693,7 +719,7 @@ gw_try(struct h_gw *gw, const char *conf, char **extra, int nextra)
 		argv[n++] = "-c";
 		argv[n++] = (char *)conf;
 	}
-	if (!gw->default_listen && !gw->activate) {
+	if (!gw->default_listen && !gw->activate && !gw->conf_listen) {
 		snprintf(ep, sizeof(ep), strchr(host, ':') ? "[%s]:%u" :
 		    "%s:%u", host, gw->port);
 		argv[n++] = "-l";
@@ -741,7 +767,7 @@ h_gw_start(struct h_gw *gw, const char *conf, ...)
 		if (gw_try(gw, conf, extra, n) == 0)
 			return 0;
 		h_proc_stop(&gw->proc);
-		if (gw->default_listen)
+		if (gw->default_listen || gw->conf_listen)
 			break;
 	}
 	fprintf(stderr, "harness: gatewayd did not start; its log:\n");
@@ -803,6 +829,53 @@ h_log_wait(const char *path, const char *needle, int timeout_ms)
 	}
 }
 
+static int
+line_has_all(const char *s, char **needles, int n)
+{
+	const char	*line = s, *nl;
+	int		 i;
+
+	for (; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			nl = line + strlen(line);
+		for (i = 0; i < n; i++) {
+			const char *hit = memmem(line, (size_t)(nl - line),
+			    needles[i], strlen(needles[i]));
+			if (hit == NULL)
+				break;
+		}
+		if (i == n)
+			return 1;
+		if (*nl == '\0')
+			break;
+	}
+	return 0;
+}
+
+int
+h_log_line(const char *path, int timeout_ms, ...)
+{
+	int64_t	 end = h_now_ms() + timeout_ms;
+	char	*needles[8], *s;
+	int	 n = 0, found;
+	va_list	 ap;
+
+	va_start(ap, timeout_ms);
+	while (n < 8 && (needles[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	for (;;) {
+		s = h_read_file(path, NULL);
+		found = s != NULL && line_has_all(s, needles, n);
+		free(s);
+		if (found)
+			return 1;
+		if (h_now_ms() >= end)
+			return 0;
+		h_sleep_ms(20);
+	}
+}
+
 int
 h_log_count(const char *path, const char *needle)
 {
@@ -825,5 +898,6 @@ h_log_dump(const char *path)
 	char	*s = h_read_file(path, NULL);
 
 	printf("# ---- %s\n%s# ----\n", path, s != NULL ? s : "(none)\n");
+	fflush(stdout);
 	free(s);
 }

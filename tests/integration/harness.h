@@ -60,6 +60,11 @@ int	h_write_file(const char *path, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Reads a whole file, NUL-terminated; caller frees. NULL on error. */
 char	*h_read_file(const char *path, size_t *len);
+/*
+ * A crypt(3) hash of pass under a fresh random salt of the method named
+ * by prefix ("$y$" yescrypt, "$6$" SHA-512), into out. 0 or -1.
+ */
+int	h_crypt(const char *pass, const char *prefix, char *out, size_t len);
 /* Milliseconds on the monotonic clock, and a sleep. */
 int64_t	h_now_ms(void);
 void	h_sleep_ms(int ms);
@@ -122,6 +127,8 @@ struct h_gw {
 	const char	*host;		/* in: listen literal; NULL "127.0.0.1" */
 	int		 default_listen;/* in: no -l (port 1080 expected) */
 	int		 activate;	/* in: pass the listener as LISTEN_FDS */
+	int		 conf_listen;	/* in: the config listens on host:port
+					   itself (port set by the caller) */
 	struct h_proc	 proc;
 	uint16_t	 port;		/* out */
 	int		 fd_base;	/* out: descriptors once ready */
@@ -147,6 +154,12 @@ int	h_gw_signal(struct h_gw *gw, int sig);
 int	h_log_has(const char *path, const char *needle);
 /* Polls the log until it holds needle: 1, or 0 after timeout_ms. */
 int	h_log_wait(const char *path, const char *needle, int timeout_ms);
+/*
+ * Polls the log until one line holds every needle (NULL-ended): 1, or 0
+ * after timeout_ms.
+ */
+int	h_log_line(const char *path, int timeout_ms, ...)
+	    __attribute__((sentinel));
 /* The number of lines of the log holding needle. */
 int	h_log_count(const char *path, const char *needle);
 /* Prints the log to stdout (for diagnosing a failure). */
@@ -182,7 +195,7 @@ int	h_wait_closed(int fd, int timeout_ms);
 int	h_accept_within(int lfd, int timeout_ms);
 
 /* Fills a with a literal (IPv4 or IPv6) or else a DOMAINNAME. */
-void	h_addr(struct socks5_addr *a, const char *host, uint16_t port);
+void	h_dst(struct socks5_addr *a, const char *host, uint16_t port);
 /* Greets with methods; returns the method chosen, or -1. */
 int	h_socks_greet(int fd, const uint8_t *methods, size_t n);
 /* RFC 1929 exchange; returns the status byte, or -1. */

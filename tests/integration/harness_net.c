@@ -242,7 +242,7 @@ h_accept_within(int lfd, int timeout_ms)
 }
 
 void
-h_addr(struct socks5_addr *a, const char *host, uint16_t port)
+h_dst(struct socks5_addr *a, const char *host, uint16_t port)
 {
 	memset(a, 0, sizeof(*a));
 	a->port = port;
@@ -352,7 +352,7 @@ h_socks_open(const struct h_gw *gw, const char *user, const char *pass,
 		goto out;
 	if (user != NULL && h_socks_userpass(fd, user, pass) != 0)
 		goto out;
-	h_addr(&dst, host, port);
+	h_dst(&dst, host, port);
 	r = *rep = h_socks_request(fd, SOCKS5_CMD_CONNECT, &dst, NULL);
 out:
 	if (r != SOCKS5_REP_SUCCEEDED) {
