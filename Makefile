@@ -99,6 +99,8 @@ $(LIBSOCKS64): $(LIB_OBJ) $(COMMON_OBJ) $(wildcard $(LIB_MAP))
 	    $(if $(wildcard $(LIB_MAP)),-Xlinker --version-script=$(LIB_MAP)) \
 	    -o $@ $(LIB_OBJ) $(COMMON_OBJ) -ldl
 
+# socks64-run looks for the library in the libdir it is installed for.
+$(call obj,$(RUN_SRC)): CPPFLAGS_ALL += -DSOCKS64_LIBDIR='"$(libdir)"'
 $(SOCKS64_RUN): $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
