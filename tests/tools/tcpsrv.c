@@ -11,6 +11,8 @@
  *   hold    read and discard until EOF, never send
  *   source  send -n BYTES of stream -s SEED, shut down writing, then read
  *           until EOF checking every byte against stream -r SEED
+ *   reply   the other order: read until EOF checking stream -r SEED, then
+ *           send -n BYTES of stream -s SEED (a request, then its answer)
  * usage: tcpsrv [-a ADDR] [-p PORT] [-m MODE] [-n BYTES] [-s SEED]
  *               [-r SEED] [-b BODY]
  */
@@ -27,7 +29,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-enum mode { M_ECHO, M_HTTP, M_HOLD, M_SOURCE };
+enum mode { M_ECHO, M_HTTP, M_HOLD, M_SOURCE, M_REPLY };
 
 static enum mode	 mode = M_ECHO;
 static unsigned long long nbytes;
@@ -179,15 +181,14 @@ serve_hold(int fd)
 	say("done hold %llu", total);
 }
 
-static void
-serve_source(int fd)
+/* Sends nbytes of stream send_seed; returns how many went out. */
+static unsigned long long
+send_stream(int fd)
 {
 	struct stream		st;
 	char			buf[65536];
-	unsigned long long	left = nbytes, total = 0, bad = 0;
+	unsigned long long	left = nbytes;
 	size_t			n;
-	ssize_t			r;
-	int			ok = 1;
 
 	stream_init(&st, send_seed);
 	while (left > 0) {
@@ -198,19 +199,63 @@ serve_source(int fd)
 			break;
 		left -= n;
 	}
-	shutdown(fd, SHUT_WR);
+	return nbytes - left;
+}
+
+/*
+ * Reads until EOF checking stream recv_seed; *total gets the count.
+ * Returns -1 if all matched, else the offset of the first wrong byte.
+ */
+static long long
+recv_stream(int fd, unsigned long long *total)
+{
+	struct stream	st;
+	char		buf[65536];
+	long long	bad = -1;
+	ssize_t		r;
+
+	*total = 0;
 	stream_init(&st, recv_seed);
 	while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
-		for (ssize_t i = 0; i < r; i++, total++)
-			if (ok && (uint8_t)buf[i] != stream_byte(&st)) {
-				ok = 0;
-				bad = total;
-			}
-	if (ok)
-		say("done source sent %llu recv %llu ok", nbytes - left, total);
+		for (ssize_t i = 0; i < r; i++, (*total)++)
+			if ((uint8_t)buf[i] != stream_byte(&st) && bad < 0)
+				bad = (long long)*total;
+	return bad;
+}
+
+static void
+report(const char *what, unsigned long long sent, unsigned long long got,
+    long long bad)
+{
+	if (bad < 0)
+		say("done %s sent %llu recv %llu ok", what, sent, got);
 	else
-		say("done source sent %llu recv %llu bad at %llu",
-		    nbytes - left, total, bad);
+		say("done %s sent %llu recv %llu bad at %lld", what, sent, got,
+		    bad);
+}
+
+static void
+serve_source(int fd)
+{
+	unsigned long long	sent, got;
+	long long		bad;
+
+	sent = send_stream(fd);
+	shutdown(fd, SHUT_WR);
+	bad = recv_stream(fd, &got);
+	report("source", sent, got, bad);
+}
+
+static void
+serve_reply(int fd)
+{
+	unsigned long long	sent, got;
+	long long		bad;
+
+	bad = recv_stream(fd, &got);
+	sent = send_stream(fd);
+	shutdown(fd, SHUT_WR);
+	report("reply", sent, got, bad);
 }
 
 static void *
@@ -234,6 +279,9 @@ serve(void *arg)
 		break;
 	case M_SOURCE:
 		serve_source(fd);
+		break;
+	case M_REPLY:
+		serve_reply(fd);
 		break;
 	}
 	close(fd);
@@ -280,7 +328,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tcpsrv [-a ADDR] [-p PORT] "
-	    "[-m echo|http|hold|source] [-n BYTES] [-s SEED] [-r SEED] "
+	    "[-m echo|http|hold|source|reply] [-n BYTES] [-s SEED] [-r SEED] "
 	    "[-b BODY]\n");
 	exit(2);
 }
@@ -314,6 +362,8 @@ main(int argc, char *argv[])
 				mode = M_HOLD;
 			else if (strcmp(optarg, "source") == 0)
 				mode = M_SOURCE;
+			else if (strcmp(optarg, "reply") == 0)
+				mode = M_REPLY;
 			else
 				usage();
 			break;
