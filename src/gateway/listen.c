@@ -24,15 +24,19 @@
 #define LISTEN_BURST	64	/* accepts per wake-up, so others get a turn */
 #define LISTEN_PAUSE_MS	100	/* how long accepting stops when starved */
 
-/* At most `burst` lines a second of one kind, then a count of the rest. */
+/* At most `limit` lines of one kind per window, then a count of the rest. */
 struct listen_ratelimit {
-	int64_t		window;		/* ms the current second began */
+	unsigned int	limit;		/* lines per window */
+	int64_t		span;		/* ms in a window */
+	int64_t		window;		/* ms the current window began */
 	unsigned int	n;		/* lines written in it */
 	unsigned int	dropped;	/* lines held back in it */
 };
 
-static struct listen_ratelimit	listen_rl_full, listen_rl_refused,
-				listen_rl_starved;
+static struct listen_ratelimit	listen_rl_full = { 10, 1000, 0, 0, 0 };
+static struct listen_ratelimit	listen_rl_refused = { 10, 1000, 0, 0, 0 };
+/* A pause recurs every 100 ms while starved: say so once in a while. */
+static struct listen_ratelimit	listen_rl_starved = { 1, 10000, 0, 0, 0 };
 
 /*
  * Whether one more line may be written now. A burst of refused
@@ -43,14 +47,14 @@ listen_ratelimit(struct listen_ratelimit *rl, const char *what)
 {
 	int64_t now = mech_now_ms();
 
-	if (now - rl->window >= 1000) {
+	if (now - rl->window >= rl->span) {
 		if (rl->dropped > 0)
 			log_info("%s: %u more not logged", what, rl->dropped);
 		rl->window = now;
 		rl->n = 0;
 		rl->dropped = 0;
 	}
-	if (rl->n < 10) {
+	if (rl->n < rl->limit) {
 		rl->n++;
 		return 1;
 	}

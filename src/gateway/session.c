@@ -395,7 +395,8 @@ session_resolve(struct session *s)
 static int
 session_connect(struct session *s)
 {
-	struct gw_conf *c = s->conf;
+	struct gw_conf	*c = s->conf;
+	int		 rc;
 
 	if (session_resolve(s) == -1)
 		return -1;
@@ -417,20 +418,16 @@ session_connect(struct session *s)
 	    (struct sockaddr *)&s->dial.local) == -1)
 		return -1;
 	/* Bytes the client sent right behind its request go first. */
-	if (s->inlen > 0) {
-		if (relay_write_all(s->dfd, s->in, s->inlen,
-		    c->idle_timeout * 1000u) == -1) {
-			session_fail(s, "destination write error", errno);
-			return -1;
-		}
-		s->relay.up = s->inlen;
-	}
-	if (relay_run(s->cfd, s->dfd, c->idle_timeout * 1000u, 0,
-	    &s->relay) == -1) {
-		session_fail(s, s->relay.end, s->relay.err);
+	if (s->inlen > 0 && relay_write_all(s->dfd, s->in, s->inlen,
+	    c->idle_timeout * 1000u) == -1) {
+		session_fail(s, "destination write error", errno);
 		return -1;
 	}
-	return 0;
+	rc = relay_run(s->cfd, s->dfd, c->idle_timeout * 1000u, 0, &s->relay);
+	s->relay.up += s->inlen;
+	if (rc == -1)
+		session_fail(s, s->relay.end, s->relay.err);
+	return rc;
 }
 
 /* Dispatches the request to its command's handler. */

@@ -1,0 +1,252 @@
+/*
+ * test_relay.c - relay.c over real loopback TCP connections.
+ *
+ * Two connected pairs stand for client and destination; relay_run()
+ * runs in a thread between their inner ends while the test drives the
+ * outer ends. Each case runs with splice() and with the read/write
+ * fallback, since both must keep every byte and pass half-closes on.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/gatewayd.h"
+
+struct relay_args {
+	int			client, dest;	/* inner ends */
+	unsigned int		idle_ms, flags;
+	int			rc;
+	struct relay_result	res;
+};
+
+static void *
+relay_thread(void *arg)
+{
+	struct relay_args *r = arg;
+
+	r->rc = relay_run(r->client, r->dest, r->idle_ms, r->flags, &r->res);
+	return NULL;
+}
+
+/* A connected loopback TCP pair: *outer blocking, *inner nonblocking. */
+static void
+tcp_pair(int *outer, int *inner)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			ls;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ls >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(ls, 1), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
+	*outer = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(*outer, (struct sockaddr *)&sin, len), 0);
+	*inner = accept(ls, NULL, NULL);
+	assert_true(*inner >= 0);
+	assert_int_equal(fcntl(*inner, F_SETFL, O_NONBLOCK), 0);
+	close(ls);
+}
+
+static void
+pattern(uint8_t *buf, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7 + seed + (i >> 11));
+}
+
+static void
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		assert_true(n > 0);
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Reads to EOF; returns the count, checking the bytes against pattern. */
+static size_t
+read_to_eof(int fd, unsigned int seed, size_t max)
+{
+	uint8_t	*want = malloc(max), buf[65536];
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	assert_non_null(want);
+	pattern(want, max, seed);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		assert_true(got + (size_t)n <= max);
+		assert_memory_equal(buf, want + got, (size_t)n);
+		got += (size_t)n;
+	}
+	assert_int_equal(n, 0);
+	free(want);
+	return got;
+}
+
+#define UP_BYTES	(3u * 1024 * 1024 + 17)
+#define DOWN_BYTES	(2u * 1024 * 1024 + 5)
+
+struct dest_args {
+	int	fd;
+	size_t	got;
+};
+
+/* The destination: reads the whole request to EOF, then answers. */
+static void *
+dest_thread(void *arg)
+{
+	struct dest_args	*d = arg;
+	uint8_t			*buf = malloc(DOWN_BYTES);
+
+	d->got = read_to_eof(d->fd, 1, UP_BYTES);
+	pattern(buf, DOWN_BYTES, 2);
+	write_all(d->fd, buf, DOWN_BYTES);
+	close(d->fd);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * The client sends and half-closes; the destination sees EOF only after
+ * every byte, answers after it, and the client reads that to EOF.
+ */
+static void
+half_close(unsigned int flags)
+{
+	struct relay_args	r;
+	struct dest_args	d;
+	pthread_t		rt, dt;
+	uint8_t			*buf = malloc(UP_BYTES);
+	int			c_out, d_in;
+
+	memset(&r, 0, sizeof(r));
+	tcp_pair(&c_out, &r.client);
+	tcp_pair(&d.fd, &d_in);
+	r.dest = d_in;
+	r.idle_ms = 10000;
+	r.flags = flags;
+	assert_int_equal(fcntl(d.fd, F_SETFL, 0), 0);
+	assert_int_equal(pthread_create(&rt, NULL, relay_thread, &r), 0);
+	assert_int_equal(pthread_create(&dt, NULL, dest_thread, &d), 0);
+
+	pattern(buf, UP_BYTES, 1);
+	write_all(c_out, buf, UP_BYTES);
+	assert_int_equal(shutdown(c_out, SHUT_WR), 0);
+	assert_int_equal(read_to_eof(c_out, 2, DOWN_BYTES), DOWN_BYTES);
+
+	pthread_join(dt, NULL);
+	pthread_join(rt, NULL);
+	assert_int_equal(d.got, UP_BYTES);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.res.end, "eof");
+	assert_int_equal(r.res.up, UP_BYTES);
+	assert_int_equal(r.res.down, DOWN_BYTES);
+	close(c_out);
+	close(r.client);
+	close(r.dest);
+	free(buf);
+}
+
+static void
+test_relay_run_half_close_splice(void **state)
+{
+	(void)state;
+	half_close(0);
+}
+
+static void
+test_relay_run_half_close_copy(void **state)
+{
+	(void)state;
+	half_close(RELAY_NO_SPLICE);
+}
+
+static void
+test_relay_run_idle_ends(void **state)
+{
+	struct relay_args	r;
+	int			c_out, d_out;
+	int64_t			t0, ms;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	tcp_pair(&c_out, &r.client);
+	tcp_pair(&d_out, &r.dest);
+	r.idle_ms = 200;
+	t0 = mech_now_ms();
+	r.rc = relay_run(r.client, r.dest, r.idle_ms, 0, &r.res);
+	ms = mech_now_ms() - t0;
+	assert_int_equal(r.rc, -1);
+	assert_string_equal(r.res.end, "idle");
+	assert_true(ms >= 190 && ms < 2000);
+	close(c_out);
+	close(d_out);
+	close(r.client);
+	close(r.dest);
+}
+
+/* A reset from one side ends the relay, not only that direction. */
+static void
+test_relay_run_reset_ends(void **state)
+{
+	struct relay_args	r;
+	struct linger		lg = { 1, 0 };
+	pthread_t		rt;
+	int			c_out, d_out;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	tcp_pair(&c_out, &r.client);
+	tcp_pair(&d_out, &r.dest);
+	r.idle_ms = 10000;
+	assert_int_equal(pthread_create(&rt, NULL, relay_thread, &r), 0);
+	write_all(c_out, (const uint8_t *)"x", 1);
+	assert_int_equal(setsockopt(c_out, SOL_SOCKET, SO_LINGER, &lg,
+	    sizeof(lg)), 0);
+	usleep(50 * 1000);
+	close(c_out);		/* RST */
+	pthread_join(rt, NULL);
+	assert_int_equal(r.rc, -1);
+	assert_string_equal(r.res.end, "error");
+	assert_int_equal(r.res.up, 1);
+	close(d_out);
+	close(r.client);
+	close(r.dest);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_relay_run_half_close_splice),
+		cmocka_unit_test(test_relay_run_half_close_copy),
+		cmocka_unit_test(test_relay_run_idle_ends),
+		cmocka_unit_test(test_relay_run_reset_ends),
+	};
+
+	/* Writes to a reset peer must fail with EPIPE, as in gatewayd. */
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
