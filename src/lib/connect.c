@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -240,11 +241,19 @@ connect_families(void)
 	return bits;
 }
 
+/* Where connect_route sends a connection. */
+#define ROUTE_DIRECT	0	/* the real connect() */
+#define ROUTE_GATEWAY	1	/* through the gateway */
+#define ROUTE_TRY	2	/* direct; through the gateway if no route */
+
 /*
- * Decides where sa goes. Returns 1 with *dst filled when the connection
- * is to go through the gateway, 0 when it goes direct (the real
- * connect), or -1 with errno set (a fake address this process never
- * handed out: it cannot know the name).
+ * Decides where sa goes: ROUTE_GATEWAY with *dst filled for a fake
+ * address or a real one of a family this host has no address of;
+ * ROUTE_DIRECT for loopback, the gateway itself, `direct` networks and
+ * addresses that cannot be relayed; ROUTE_TRY (dst filled) for any
+ * other real address: it goes direct, and through the gateway only if
+ * the host has no route to it. Returns -1 with errno set for a fake
+ * address this process never handed out: it cannot know the name.
  */
 static int
 connect_route(const struct shim_conf *c, const struct sockaddr *sa,
@@ -267,7 +276,7 @@ connect_route(const struct shim_conf *c, const struct sockaddr *sa,
 		dst->atyp = SOCKS5_ATYP_DOMAIN;
 		memcpy(dst->name, name, sizeof(dst->name));
 		dst->port = addr_port(sa);
-		return 1;
+		return ROUTE_GATEWAY;
 	}
 	fam = sa->sa_family;
 	if (fam == AF_INET6) {
@@ -297,11 +306,11 @@ connect_route(const struct shim_conf *c, const struct sockaddr *sa,
 	for (i = 0; i < c->ndirect; i++)
 		if (addr_net_contains(&c->direct[i], sa))
 			return 0;
-	if (connect_families() & (fam == AF_INET ? 1 : 2))
-		return 0;
 	if (socks5_addr_from_sockaddr(dst, sa) == -1)
-		return 0;
-	return 1;
+		return ROUTE_DIRECT;
+	if (connect_families() & (fam == AF_INET ? 1 : 2))
+		return ROUTE_TRY;
+	return ROUTE_GATEWAY;
 }
 
 /* ------------------------------------------------------------------ */
@@ -437,6 +446,23 @@ connect_gateway_addr(int fd, int domain, const struct shim_conf *c,
 	return 1;
 }
 
+/* "name:port", "192.0.2.1:80" or "[2001:db8::1]:80", for log lines. */
+static const char *
+connect_dst_str(const struct socks5_addr *dst, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	unsigned int sslen = sizeof(ss);
+
+	if (dst->atyp == SOCKS5_ATYP_DOMAIN)
+		snprintf(buf, len, "%s:%u", dst->name, dst->port);
+	else if (socks5_addr_to_sockaddr(dst, (struct sockaddr *)&ss,
+	    &sslen) == 0)
+		addr_format((struct sockaddr *)&ss, buf, len);
+	else
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 /* A blocking socket's own send timeout bounds its connect too. */
 static unsigned int
 connect_timeout(int fd, const struct shim_conf *c)
@@ -500,11 +526,12 @@ connect_gateway(int fd, const struct shim_conf *c,
 	if (c->debug) {
 		char gws[ADDR_STRLEN];
 
-		shim_debug("connect fd=%d dest=%s:%u via=%s %s ms=%lld", fd,
-		    dst->atyp == SOCKS5_ATYP_DOMAIN ? dst->name : "(address)",
-		    dst->port, addr_format((struct sockaddr *)&gw, gws,
-		    sizeof(gws)), r == 0 ? "ok" : strerror(err),
-		    connect_now_ms() - t0);
+		char ds[300];
+
+		shim_debug("connect fd=%d dest=%s via=%s %s ms=%lld", fd,
+		    connect_dst_str(dst, ds, sizeof(ds)),
+		    addr_format((struct sockaddr *)&gw, gws, sizeof(gws)),
+		    r == 0 ? "ok" : strerror(err), connect_now_ms() - t0);
 	}
 	if (r == -1) {
 		/*
@@ -589,9 +616,19 @@ connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
 	return 0;
 }
 
+static int
+connect_is_stream(int fd)
+{
+	socklen_t len = sizeof(int);
+	int type;
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	    type == SOCK_STREAM;
+}
+
 /*
- * Whether a connect-like call on sa is ours. Returns 1 with *dst and
- * *conf set, 0 for the real function, -1 with errno. The common case, an
+ * Whether a connect-like call on sa is ours: connect_route's answer,
+ * with *conf set unless it is ROUTE_DIRECT (also for a disabled shim). The common case, an
  * address not in a fake range with the shim disabled or a family the
  * host has, costs integer compares and one cached answer.
  */
@@ -627,12 +664,20 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 		errno = ENOSYS;
 		return -1;
 	}
-	if ((r = connect_ours(sa, len, &c, &dst)) == 0) {
+	if ((r = connect_ours(sa, len, &c, &dst)) == ROUTE_DIRECT) {
 		errno = saved;
 		return real_connect(fd, sa, len);
 	}
 	if (r == -1)
 		return -1;
+	if (r == ROUTE_TRY) {
+		/* No route is known only once the kernel has said so. */
+		errno = saved;
+		if (real_connect(fd, sa, len) == 0)
+			return 0;
+		if (errno != ENETUNREACH || !connect_is_stream(fd))
+			return -1;
+	}
 	if (connect_intercept(fd, sa, len, c, &dst) == 0) {
 		errno = saved;
 		return 0;
@@ -684,8 +729,11 @@ connect_send_ours(int fd, const struct sockaddr *sa, socklen_t salen,
 		errno = EHOSTUNREACH;
 		return -1;
 	}
-	if ((r = connect_ours(sa, salen, &c, &dst)) == 0)
+	if ((r = connect_ours(sa, salen, &c, &dst)) == ROUTE_DIRECT ||
+	    r == ROUTE_TRY) {
+		errno = saved;
 		return 0;
+	}
 	if (r == -1)
 		return -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
