@@ -12,12 +12,12 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -120,17 +120,30 @@ test_connect_ipv6_literal(void **state)
 	close(fd);
 }
 
-/* Whether the system resolver gives name an address of family af. */
+/*
+ * Whether /etc/hosts itself maps name to an address of family af. Read
+ * directly: asking the resolver for a name the file lacks would send a
+ * query to whatever DNS server the machine uses.
+ */
 static int
-resolves(const char *name, int af)
+hosts_has(const char *name, int af)
 {
-	struct addrinfo	hints = { .ai_family = af, .ai_socktype = SOCK_STREAM };
-	struct addrinfo	*res;
+	char	line[512], *tok, *save, buf[16];
+	FILE	*f;
+	int	found = 0;
 
-	if (getaddrinfo(name, "80", &hints, &res) != 0)
+	if ((f = fopen("/etc/hosts", "re")) == NULL)
 		return 0;
-	freeaddrinfo(res);
-	return 1;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "#\n")] = '\0';
+		if ((tok = strtok_r(line, " \t", &save)) == NULL ||
+		    inet_pton(af, tok, buf) != 1)
+			continue;
+		while (!found && (tok = strtok_r(NULL, " \t", &save)) != NULL)
+			found = strcasecmp(tok, name) == 0;
+	}
+	fclose(f);
+	return found;
 }
 
 /* A name for 127.0.0.1 alone, or NULL. */
@@ -139,7 +152,7 @@ name_v4(void)
 {
 	if (h_names())
 		return H_NAME_V4;
-	return resolves("localhost", AF_INET) ? "localhost" : NULL;
+	return hosts_has("localhost", AF_INET) ? "localhost" : NULL;
 }
 
 /*
@@ -151,9 +164,9 @@ name_v6(void)
 {
 	if (h_names())
 		return H_NAME_V6;
-	if (resolves("ip6-localhost", AF_INET6))
+	if (hosts_has("ip6-localhost", AF_INET6))
 		return "ip6-localhost";
-	if (resolves("ip6-loopback", AF_INET6))
+	if (hosts_has("ip6-loopback", AF_INET6))
 		return "ip6-loopback";
 	return NULL;
 }
@@ -215,13 +228,19 @@ test_reply_not_allowed_by_rule(void **state)
 	(void)state;
 	assert_int_equal(h_socks_rep(&gw, "127.0.0.2", echo4_port),
 	    SOCKS5_REP_NOT_ALLOWED);
+	snprintf(port, sizeof(port), ":%u", echo4_port);
+	assert_true(h_log_line(gw.log, 3000, "dest=127.0.0.2", port,
+	    "rep=2", NULL));
+	/*
+	 * A name rule decides before any look-up, but should the gateway
+	 * look these up anyway, only our own resolver may see it.
+	 */
+	if (!h_names())
+		return;
 	assert_int_equal(h_socks_rep(&gw, "blocked.test", 80),
 	    SOCKS5_REP_NOT_ALLOWED);
 	assert_int_equal(h_socks_rep(&gw, "www.Blocked.Test.", 80),
 	    SOCKS5_REP_NOT_ALLOWED);
-	snprintf(port, sizeof(port), ":%u", echo4_port);
-	assert_true(h_log_line(gw.log, 3000, "dest=127.0.0.2", port,
-	    "rep=2", NULL));
 }
 
 static void

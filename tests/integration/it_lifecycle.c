@@ -1,0 +1,487 @@
+/*
+ * it_lifecycle.c - the real gatewayd over its life: the handshake timeout
+ * while other clients are served, SIGHUP in the middle of a transfer, a
+ * broken config on SIGHUP, SIGTERM/SIGINT with and without relays, client
+ * rules, max-clients, socket activation and the built-in listens. Each
+ * test runs its own daemon, stopped by PID in the test's teardown.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define BULK	(64u << 20)
+
+static struct h_proc	echo, hold;
+static uint16_t		echo_port, hold_port;
+static struct h_gw	gw;		/* the daemon of the running test */
+static char		conf[PATH_MAX];
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	h_tmp(conf, sizeof(conf), "lifecycle.conf");
+	if ((echo_port = h_tool_start(&echo, "tcpsrv", "-m", "echo",
+	    NULL)) == 0 ||
+	    (hold_port = h_tool_start(&hold, "tcpsrv", "-m", "hold",
+	    NULL)) == 0)
+		return -1;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	h_proc_stop(&echo);
+	h_proc_stop(&hold);
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&gw, 0, sizeof(gw));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	h_gw_stop(&gw);
+	return 0;
+}
+
+/* Writes the test's config: loopback clients, then text. */
+static void
+write_conf(const char *text)
+{
+	assert_int_equal(h_write_file(conf, "client pass from 127.0.0.0/8\n"
+	    "client pass from ::1\n%s", text), 0);
+}
+
+static void
+start(void)
+{
+	if (h_gw_start(&gw, conf, NULL) != 0)
+		fail_msg("gatewayd did not start");
+}
+
+static void
+echo_ok(int fd, const char *text)
+{
+	char	buf[128];
+	size_t	len = strlen(text);
+
+	assert_int_equal(h_send_all(fd, text, len), 0);
+	assert_int_equal(h_recv_n(fd, buf, len, H_IO_MS), (ssize_t)len);
+	assert_memory_equal(buf, text, len);
+}
+
+/* Polls until a CONNECT to 127.0.0.1:port gets rep (bounded). */
+static int
+rep_becomes(struct h_gw *g, uint16_t port, int rep, int timeout_ms)
+{
+	int64_t	end = h_now_ms() + timeout_ms;
+	int	got;
+
+	do {
+		if ((got = h_socks_rep(g, "127.0.0.1", port)) == rep)
+			return 1;
+		h_sleep_ms(50);
+	} while (h_now_ms() < end);
+	printf("# reply %d, wanted %d\n", got, rep);
+	return 0;
+}
+
+static void
+test_handshake_timeout_drops_silent_clients(void **state)
+{
+	uint8_t	none = SOCKS5_METHOD_NONE;
+	int	silent, partial, greeted, fd, rep;
+	int64_t	t0, ms;
+
+	(void)state;
+	write_conf("timeout handshake 1\npass to any\n");
+	start();
+	t0 = h_now_ms();
+	silent = h_connect("127.0.0.1", gw.port, H_IO_MS);
+	partial = h_connect("127.0.0.1", gw.port, H_IO_MS);
+	greeted = h_connect("127.0.0.1", gw.port, H_IO_MS);
+	assert_true(silent >= 0 && partial >= 0 && greeted >= 0);
+	assert_int_equal(h_send_all(partial, "\x05", 1), 0);
+	assert_int_equal(h_socks_greet(greeted, &none, 1), SOCKS5_METHOD_NONE);
+	/* Meanwhile another client is served at once. */
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	echo_ok(fd, "served while others stall");
+	assert_true(h_now_ms() - t0 < 700);
+	/* The whole negotiation and request must come within 1 s. */
+	assert_true(h_wait_closed(silent, 4000));
+	assert_true(h_wait_closed(partial, 4000));
+	assert_true(h_wait_closed(greeted, 4000));
+	ms = h_now_ms() - t0;
+	printf("# stalled handshakes closed after %lld ms\n", (long long)ms);
+	assert_true(ms >= 700);
+	/* The served relay was not cut by that timer. */
+	echo_ok(fd, "still relaying");
+	close(fd);
+	close(silent);
+	close(partial);
+	close(greeted);
+}
+
+struct reload {
+	uint16_t	port;
+	int		blocked;	/* new sessions got 0x02 after HUP */
+	int		alive;
+};
+
+/* Runs when 16 MiB of the transfer went out: reload with a new rule. */
+static void
+reload_mid_transfer(void *arg)
+{
+	struct reload	*r = arg;
+	char		 text[256];
+
+	snprintf(text, sizeof(text), "block to 127.0.0.1 port %u\n"
+	    "pass to any\n", r->port);
+	if (h_write_file(conf, "client pass from 127.0.0.0/8\n%s", text) == 0 &&
+	    h_gw_signal(&gw, SIGHUP) == 0)
+		r->blocked = rep_becomes(&gw, r->port, SOCKS5_REP_NOT_ALLOWED,
+		    5000);
+	r->alive = h_proc_alive(&gw.proc);
+}
+
+static void
+test_sighup_mid_transfer_loses_nothing_and_applies_new_rule(void **state)
+{
+	struct reload	r = { .port = echo_port };
+	struct h_xfer	x = { .send_len = BULK, .send_seed = 77,
+			      .timeout_ms = 90000, .pause_at = 16u << 20,
+			      .pause = reload_mid_transfer, .arg = &r };
+	int		fd, rep, n;
+
+	(void)state;
+	write_conf("pass to any\n");
+	start();
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	assert_int_equal(h_xfer_run(fd, &x), 0);
+	close(fd);
+	assert_true(r.alive);
+	assert_true(r.blocked);
+	assert_int_equal(x.received, BULK);
+	assert_memory_equal(x.sent_sha, x.recv_sha, 32);
+	n = h_gw_fds_settle(&gw, 5000);
+	printf("# gatewayd fds: %d at start, %d after reload\n", gw.fd_base, n);
+	assert_int_equal(n, gw.fd_base);
+}
+
+static void
+test_sighup_with_broken_config_keeps_old(void **state)
+{
+	char	text[128], where[PATH_MAX + 8];
+
+	(void)state;
+	snprintf(text, sizeof(text), "block to 127.0.0.1 port %u\n"
+	    "pass to any\n", echo_port);
+	write_conf(text);
+	start();
+	assert_int_equal(h_socks_rep(&gw, "127.0.0.1", echo_port),
+	    SOCKS5_REP_NOT_ALLOWED);
+	/* Line 3 is unknown, line 4 malformed: both reported, none applied. */
+	write_conf("frobnicate\npass to 300.0.0.1\npass to any\n");
+	assert_int_equal(h_gw_signal(&gw, SIGHUP), 0);
+	snprintf(where, sizeof(where), "%s:3:", conf);
+	if (!h_log_wait(gw.log, where, 3000)) {
+		h_log_dump(gw.log);
+		fail_msg("no \"%s\" in the log after a bad reload", where);
+	}
+	snprintf(where, sizeof(where), "%s:4:", conf);
+	assert_true(h_log_wait(gw.log, where, 1000));
+	assert_true(h_proc_alive(&gw.proc));
+	assert_int_equal(h_socks_rep(&gw, "127.0.0.1", echo_port),
+	    SOCKS5_REP_NOT_ALLOWED);
+	assert_int_equal(h_socks_rep(&gw, "127.0.0.1", hold_port),
+	    SOCKS5_REP_SUCCEEDED);
+	/* A good config after the bad one is taken. */
+	write_conf("pass to any\n");
+	assert_int_equal(h_gw_signal(&gw, SIGHUP), 0);
+	assert_true(rep_becomes(&gw, echo_port, SOCKS5_REP_SUCCEEDED, 5000));
+}
+
+/*
+ * -l replaces the config's listens; a reload of a config that names
+ * none must not fall back to the built-in ones and drop ours.
+ */
+static void
+test_sighup_keeps_command_line_listen(void **state)
+{
+	(void)state;
+	write_conf("pass to any\n");
+	start();
+	assert_int_equal(h_gw_signal(&gw, SIGHUP), 0);
+	assert_true(h_log_wait(gw.log, "reload", 3000));
+	h_sleep_ms(300);
+	assert_true(h_proc_alive(&gw.proc));
+	assert_true(rep_becomes(&gw, echo_port, SOCKS5_REP_SUCCEEDED, 3000));
+}
+
+/* A listen directive changed on reload: the new address is served. */
+static void
+test_sighup_applies_new_listen(void **state)
+{
+	uint16_t	p2 = h_free_port("127.0.0.1");
+	struct h_gw	moved;
+	char		text[128];
+
+	(void)state;
+	gw.conf_listen = 1;
+	gw.port = h_free_port("127.0.0.1");
+	assert_int_not_equal(gw.port, 0);
+	assert_int_not_equal(p2, 0);
+	snprintf(text, sizeof(text), "listen 127.0.0.1:%u\npass to any\n",
+	    gw.port);
+	write_conf(text);
+	start();
+	snprintf(text, sizeof(text), "listen 127.0.0.1:%u\npass to any\n", p2);
+	write_conf(text);
+	assert_int_equal(h_gw_signal(&gw, SIGHUP), 0);
+	moved = gw;
+	moved.port = p2;
+	assert_true(rep_becomes(&moved, echo_port, SOCKS5_REP_SUCCEEDED,
+	    3000));
+	/* And the old address is closed. */
+	int64_t end = h_now_ms() + 3000;
+	int fd;
+	while ((fd = h_connect("127.0.0.1", gw.port, 500)) != -1 &&
+	    h_now_ms() < end) {
+		close(fd);
+		h_sleep_ms(50);
+	}
+	assert_int_equal(fd, -1);
+}
+
+static void
+exits_zero_on(int sig)
+{
+	int64_t	t0;
+
+	write_conf("timeout shutdown 2\npass to any\n");
+	start();
+	t0 = h_now_ms();
+	assert_int_equal(h_gw_signal(&gw, sig), 0);
+	assert_int_equal(h_proc_wait(&gw.proc, 3000), 0);
+	printf("# exit after %lld ms\n", (long long)(h_now_ms() - t0));
+	assert_true(WIFEXITED(gw.proc.status));
+	assert_int_equal(WEXITSTATUS(gw.proc.status), 0);
+}
+
+static void
+test_sigterm_when_idle_exits_zero(void **state)
+{
+	(void)state;
+	exits_zero_on(SIGTERM);
+}
+
+static void
+test_sigint_when_idle_exits_zero(void **state)
+{
+	(void)state;
+	exits_zero_on(SIGINT);
+}
+
+/*
+ * With a relay open, SIGTERM stops accepting at once, waits for the
+ * relay up to "timeout shutdown" (2 s) and still exits 0.
+ */
+static void
+test_sigterm_with_open_relay_exits_zero_within_shutdown_timeout(void **state)
+{
+	int	fd, rep, probe = 0;
+	int64_t	t0, ms;
+
+	(void)state;
+	write_conf("timeout shutdown 2\npass to any\n");
+	start();
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", hold_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	t0 = h_now_ms();
+	assert_int_equal(h_gw_signal(&gw, SIGTERM), 0);
+	/* No new client once the signal was taken (bounded poll). */
+	for (int i = 0; i < 40; i++) {
+		if ((probe = h_connect("127.0.0.1", gw.port, 200)) == -1)
+			break;
+		close(probe);
+		h_sleep_ms(25);
+	}
+	assert_int_equal(probe, -1);
+	assert_int_equal(h_proc_wait(&gw.proc, 6000), 0);
+	ms = h_now_ms() - t0;
+	printf("# exit after %lld ms with a relay open\n", (long long)ms);
+	assert_true(WIFEXITED(gw.proc.status));
+	assert_int_equal(WEXITSTATUS(gw.proc.status), 0);
+	assert_true(ms >= 1500);
+	assert_true(ms < 4500);
+	assert_true(h_wait_closed(fd, 2000));
+	close(fd);
+}
+
+/* A relay that ends during the grace period lets the daemon exit early. */
+static void
+test_sigterm_exits_when_last_relay_ends(void **state)
+{
+	int	fd, rep;
+	int64_t	t0, ms;
+
+	(void)state;
+	write_conf("timeout shutdown 10\npass to any\n");
+	start();
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	assert_int_equal(h_gw_signal(&gw, SIGTERM), 0);
+	h_sleep_ms(300);
+	/* The relay still works during the grace period. */
+	echo_ok(fd, "draining");
+	t0 = h_now_ms();
+	close(fd);
+	assert_int_equal(h_proc_wait(&gw.proc, 5000), 0);
+	ms = h_now_ms() - t0;
+	printf("# exit %lld ms after the last relay ended\n", (long long)ms);
+	assert_true(WIFEXITED(gw.proc.status));
+	assert_int_equal(WEXITSTATUS(gw.proc.status), 0);
+	assert_true(ms < 2000);
+}
+
+static void
+test_client_rule_refuses_client(void **state)
+{
+	char	buf[4];
+	int	fd;
+
+	(void)state;
+	/* Only ::1 may connect; we come from 127.0.0.1. */
+	assert_int_equal(h_write_file(conf, "client pass from ::1\n"
+	    "pass to any\n"), 0);
+	start();
+	fd = h_connect("127.0.0.1", gw.port, H_IO_MS);
+	assert_true(fd >= 0);
+	send(fd, "\x05\x01\x00", 3, MSG_NOSIGNAL);
+	assert_true(h_recv_n(fd, buf, sizeof(buf), 2000) <= 0);
+	close(fd);
+	assert_true(h_log_line(gw.log, 3000, "client refused",
+	    "client=127.0.0.1", "rule=", NULL));
+	/* ::1 is admitted. */
+	h_gw_stop(&gw);
+	memset(&gw, 0, sizeof(gw));
+	gw.host = "::1";
+	start();
+	assert_int_equal(h_socks_rep(&gw, "127.0.0.1", echo_port),
+	    SOCKS5_REP_SUCCEEDED);
+}
+
+static void
+test_max_clients_closes_extra_client(void **state)
+{
+	char	buf[4];
+	int	a, b, c, rep;
+
+	(void)state;
+	write_conf("max-clients 2\npass to any\n");
+	start();
+	a = h_socks_open(&gw, NULL, NULL, "127.0.0.1", hold_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	b = h_socks_open(&gw, NULL, NULL, "127.0.0.1", hold_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	c = h_connect("127.0.0.1", gw.port, H_IO_MS);
+	assert_true(c >= 0);
+	send(c, "\x05\x01\x00", 3, MSG_NOSIGNAL);
+	assert_true(h_recv_n(c, buf, sizeof(buf), 2000) <= 0);
+	close(c);
+	assert_true(h_log_wait(gw.log, "max-clients reached", 3000));
+	close(a);
+	/* Once one ended, there is room again. */
+	assert_true(rep_becomes(&gw, echo_port, SOCKS5_REP_SUCCEEDED, 3000));
+	close(b);
+}
+
+static void
+test_socket_activation(void **state)
+{
+	int	fd, rep;
+
+	(void)state;
+	gw.activate = 1;
+	write_conf("pass to any\n");
+	start();
+	assert_true(h_log_wait(gw.log, "from systemd", 2000));
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	echo_ok(fd, "socket activated");
+	close(fd);
+}
+
+/* No -c, no -l: 127.0.0.1:1080 and [::1]:1080, only in our namespace. */
+static void
+test_builtin_listens_without_config(void **state)
+{
+	struct h_gw	v6;
+	int		fd, rep;
+
+	(void)state;
+	if (!h_isolated())
+		skip();
+	gw.default_listen = 1;
+	if (h_gw_start(&gw, NULL, NULL) != 0)
+		fail_msg("gatewayd did not start with built-in listens");
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	echo_ok(fd, "default ipv4 listen");
+	close(fd);
+	v6 = gw;
+	v6.host = "::1";
+	fd = h_socks_open(&v6, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	echo_ok(fd, "default ipv6 listen");
+	close(fd);
+}
+
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_handshake_timeout_drops_silent_clients),
+		T(test_sighup_mid_transfer_loses_nothing_and_applies_new_rule),
+		T(test_sighup_with_broken_config_keeps_old),
+		T(test_sighup_keeps_command_line_listen),
+		T(test_sighup_applies_new_listen),
+		T(test_sigterm_when_idle_exits_zero),
+		T(test_sigint_when_idle_exits_zero),
+		T(test_sigterm_with_open_relay_exits_zero_within_shutdown_timeout),
+		T(test_sigterm_exits_when_last_relay_ends),
+		T(test_client_rule_refuses_client),
+		T(test_max_clients_closes_extra_client),
+		T(test_socket_activation),
+		T(test_builtin_listens_without_config),
+	};
+
+	h_init();
+	return cmocka_run_group_tests_name("it_lifecycle", tests, group_setup,
+	    group_teardown);
+}
