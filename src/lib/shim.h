@@ -219,6 +219,91 @@ int	hosts_set_has(const struct hosts_set *s, const char *norm);
 int	hosts_has(const char *norm);
 
 /* ---------------------------------------------------------------- */
+/* getaddrinfo.c, gethostbyname.c: the name hooks' testable parts     */
+
+/*
+ * getaddrinfo() for configuration c: a delegated name gets fake
+ * addresses in a list shaped by the real getaddrinfo (see the file);
+ * any other goes to libc untouched. The hook is this with shim_conf().
+ */
+int	getaddrinfo_lookup(const struct shim_conf *c, const char *node,
+	    const char *service, const struct addrinfo *hints,
+	    struct addrinfo **res);
+/* Whether ai heads a list the shim allocated (freed by the shim). */
+int	getaddrinfo_is_ours(const struct addrinfo *ai);
+/*
+ * Lays out a hostent for one address of family (4 or 16 bytes) and
+ * name in buf, as the _r functions must; -1 with errno ERANGE if buf
+ * is too small.
+ */
+int	gethostbyname_fill(struct hostent *he, char *buf, size_t buflen,
+	    const char *name, int family, const void *addr);
+
+/* ---------------------------------------------------------------- */
+/* resolv.c: res_query and kin answered for delegated names           */
+
+#define RESOLV_TYPE_A		1
+#define RESOLV_TYPE_AAAA	28
+#define RESOLV_TYPE_HTTPS	65
+#define RESOLV_TYPE_ANY		255
+#define RESOLV_CLASS_IN		1
+
+/* One question: qname points at its wire form (qnamelen bytes). */
+struct resolv_question {
+	uint16_t	 id;
+	int		 rd;
+	char		 name[256];	/* dotted text */
+	const uint8_t	*qname;
+	size_t		 qnamelen;
+	uint16_t	 type;
+	uint16_t	 qclass;
+};
+
+/* One answer record, owner the question's name. */
+struct resolv_rr {
+	uint16_t	 type;
+	uint16_t	 len;
+	uint8_t		 data[16];
+};
+
+/* "a.b." -> 1 a 1 b 0. Returns the length, or -1 (bad name, no room). */
+int	resolv_encode_name(const char *name, uint8_t *out, size_t cap);
+/*
+ * Reads the one question of a standard query (QR 0, opcode 0, QDCOUNT
+ * 1, no compression). Returns 0 or -1. Pure; q->qname points into msg.
+ */
+int	resolv_parse_query(const uint8_t *msg, size_t len,
+	    struct resolv_question *q);
+/*
+ * Writes the response to q into out: header (ID, RD as asked, QR, RA,
+ * rcode), the question, then the records that fit (TC set if one did
+ * not). Returns the length, or -1 if not even the question fits.
+ */
+int	resolv_build(uint8_t *out, size_t cap, const struct resolv_question *q,
+	    int rcode, const struct resolv_rr *rr, size_t nrr);
+/*
+ * Whether the shim answers (name, class, type) itself; if so sets the
+ * rcode and up to two records (A and/or AAAA with fake addresses).
+ */
+int	resolv_answer(const struct shim_conf *c, const char *name, int qclass,
+	    int qtype, int *rcode, struct resolv_rr *rr, size_t *nrr);
+/* The old names of the interposers, which resolv.h no longer declares. */
+struct __res_state;
+int	__res_query(const char *, int, int, unsigned char *, int);
+int	__res_search(const char *, int, int, unsigned char *, int);
+int	__res_querydomain(const char *, const char *, int, int,
+	    unsigned char *, int);
+int	__res_nquery(struct __res_state *, const char *, int, int,
+	    unsigned char *, int);
+int	__res_nsearch(struct __res_state *, const char *, int, int,
+	    unsigned char *, int);
+int	__res_nquerydomain(struct __res_state *, const char *, const char *,
+	    int, int, unsigned char *, int);
+int	__res_send(const unsigned char *, int, unsigned char *, int);
+int	__res_nsend(struct __res_state *, const unsigned char *, int,
+	    unsigned char *, int);
+
+/* ---------------------------------------------------------------- */
 /* socks.c: the SOCKS5 client exchange over a connected socket        */
 
 /*
