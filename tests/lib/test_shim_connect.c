@@ -1,0 +1,488 @@
+/*
+ * test_shim_connect.c - the connect, getpeername and sendto hooks
+ * (src/lib/connect.c) on loopback, against a fake gateway thread.
+ *
+ * This binary is linked with the shim's objects, so its own connect()
+ * calls are the shim's. The configuration names the fake gateway on
+ * 127.0.0.1; fake addresses come from fakeip_assign as getaddrinfo
+ * would hand them out. The gateway records each CONNECT, answers with
+ * the reply code the case chose, then sends "HELLO" and echoes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/shim.h"
+#include "socks5.h"
+
+static int gw_listen = -1;
+static uint16_t gw_port;
+static atomic_int gw_rep;		/* reply code for the next CONNECT */
+static pthread_mutex_t gw_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct socks5_request gw_last;	/* the last CONNECT, under gw_lock */
+static atomic_int gw_count;
+static char conf_path[64];
+
+/* Reads one message byte by byte so pipelined ones stay in the socket. */
+static int
+gw_read(int fd, uint8_t *buf, size_t cap, int request, void *out)
+{
+	size_t len = 0, used;
+	enum socks5_status st;
+
+	while (len < cap && read(fd, buf + len, 1) == 1) {
+		len++;
+		st = request ? socks5_parse_request(buf, len, out, &used) :
+		    socks5_parse_greeting(buf, len, out, &used);
+		if (st == SOCKS5_OK)
+			return 0;
+		if (st != SOCKS5_NEED_MORE)
+			return -1;
+	}
+	return -1;
+}
+
+static void *
+gw_session(void *arg)
+{
+	struct socks5_greeting g;
+	struct socks5_request req;
+	struct socks5_addr bnd;
+	uint8_t buf[600];
+	int fd = (int)(intptr_t)arg, n, rep;
+	ssize_t r;
+
+	if (gw_read(fd, buf, sizeof(buf), 0, &g) == -1)
+		goto out;
+	buf[0] = 5;
+	buf[1] = 0;
+	if (send(fd, buf, 2, MSG_NOSIGNAL) != 2 ||
+	    gw_read(fd, buf, sizeof(buf), 1, &req) == -1)
+		goto out;
+	pthread_mutex_lock(&gw_lock);
+	gw_last = req;
+	pthread_mutex_unlock(&gw_lock);
+	atomic_fetch_add(&gw_count, 1);
+	rep = atomic_load(&gw_rep);
+	memset(&bnd, 0, sizeof(bnd));
+	bnd.atyp = SOCKS5_ATYP_IPV4;
+	n = socks5_encode_reply(buf, sizeof(buf), (uint8_t)rep, &bnd);
+	if (rep == 0) {
+		/* Reply and data in one segment: the over-read trap. */
+		memcpy(buf + n, "HELLO", 5);
+		n += 5;
+	}
+	if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n || rep != 0)
+		goto out;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		if (send(fd, buf, (size_t)r, MSG_NOSIGNAL) != r)
+			break;
+out:
+	close(fd);
+	return NULL;
+}
+
+static void *
+gw_accept(void *arg)
+{
+	pthread_t t;
+	int fd;
+
+	(void)arg;
+	while ((fd = accept(gw_listen, NULL, NULL)) != -1) {
+		if (pthread_create(&t, NULL, gw_session,
+		    (void *)(intptr_t)fd) != 0) {
+			close(fd);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static int
+group_setup(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	pthread_t t;
+	char text[128];
+	int fd;
+
+	(void)state;
+	gw_listen = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(gw_listen, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(gw_listen, 64) == -1 ||
+	    getsockname(gw_listen, (struct sockaddr *)&sin, &len) == -1)
+		return -1;
+	gw_port = ntohs(sin.sin_port);
+	if (pthread_create(&t, NULL, gw_accept, NULL) != 0)
+		return -1;
+	pthread_detach(t);
+	snprintf(conf_path, sizeof(conf_path), "/tmp/test_shim_connect.XXXXXX");
+	if ((fd = mkstemp(conf_path)) == -1)
+		return -1;
+	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\ntimeout 3000\n",
+	    gw_port);
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return -1;
+	close(fd);
+	/* Before the first hook loads the configuration. */
+	if (shim_conf_set_path(conf_path) == -1)
+		return -1;
+	return shim_conf()->enabled ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	unlink(conf_path);
+	return 0;
+}
+
+static socklen_t
+fake(const char *name, int family, uint16_t port,
+    struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	assert_int_equal(fakeip_assign(name, family, (struct sockaddr *)ss,
+	    &len), 0);
+	assert_true(fakeip_in_range((struct sockaddr *)ss));
+	addr_set_port((struct sockaddr *)ss, port);
+	return addr_len((struct sockaddr *)ss);
+}
+
+static int
+sockopt_int(int fd, int level, int name)
+{
+	socklen_t len = sizeof(int);
+	int v = -1;
+
+	assert_int_equal(getsockopt(fd, level, name, &v, &len), 0);
+	return v;
+}
+
+/* Reads exactly n bytes within a second. */
+static void
+read_exact(int fd, char *buf, size_t n)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		assert_true(poll(&p, 1, 1000) == 1);
+		r = read(fd, buf + got, n - got);
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+}
+
+static void
+assert_peer(int fd, const struct sockaddr_storage *want, socklen_t wlen)
+{
+	struct sockaddr_storage got;
+	socklen_t len = sizeof(got);
+
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&got, &len), 0);
+	assert_int_equal(len, wlen);
+	assert_true(addr_equal((struct sockaddr *)&got,
+	    (const struct sockaddr *)want, 1));
+}
+
+static void
+assert_last_request(const char *name, uint16_t port)
+{
+	pthread_mutex_lock(&gw_lock);
+	assert_int_equal(gw_last.cmd, SOCKS5_CMD_CONNECT);
+	assert_int_equal(gw_last.dst.atyp, SOCKS5_ATYP_DOMAIN);
+	assert_string_equal(gw_last.dst.name, name);
+	assert_int_equal(gw_last.dst.port, port);
+	pthread_mutex_unlock(&gw_lock);
+}
+
+static void
+test_connect_nonblocking_einprogress_then_writable(void **state)
+{
+	struct sockaddr_storage ss;
+	struct pollfd p;
+	socklen_t len;
+	char buf[16];
+	int fd;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	len = fake("nb.example", AF_INET, 8080, &ss);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	errno = 0;
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), -1);
+	assert_int_equal(errno, EINPROGRESS);
+	p.fd = fd;
+	p.events = POLLOUT;
+	assert_int_equal(poll(&p, 1, 0), 1);
+	assert_int_equal(sockopt_int(fd, SOL_SOCKET, SO_ERROR), 0);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_peer(fd, &ss, len);
+	assert_last_request("nb.example", 8080);
+	read_exact(fd, buf, 5);
+	assert_string_equal(buf, "HELLO");
+	/* Asking again, as some loops do, says it is connected. */
+	errno = 0;
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), -1);
+	assert_int_equal(errno, EISCONN);
+	close(fd);
+}
+
+/*
+ * An IPv6-only socket cannot reach an IPv4 gateway: it is replaced by an
+ * IPv4 one that keeps its flags and options, and still reports the
+ * fake IPv6 peer.
+ */
+static void
+test_connect_replaces_v6only_socket_keeping_options(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[16];
+	int fd, one = 1, idle = 77;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	len = fake("six.example", AF_INET6, 443, &ss);
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+	    sizeof(one)), 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one,
+	    sizeof(one)), 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle)), 0);
+	errno = 1234;
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(errno, 1234);
+	assert_int_equal(sockopt_int(fd, SOL_SOCKET, SO_DOMAIN), AF_INET);
+	assert_int_equal(sockopt_int(fd, IPPROTO_TCP, TCP_NODELAY), 1);
+	assert_int_equal(sockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+	assert_int_equal(sockopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), 77);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_peer(fd, &ss, len);
+	assert_last_request("six.example", 443);
+	read_exact(fd, buf, 5);
+	assert_string_equal(buf, "HELLO");
+	assert_int_equal(write(fd, "ping", 4), 4);
+	read_exact(fd, buf, 4);
+	assert_string_equal(buf, "ping");
+	close(fd);
+}
+
+/* A dual-stack IPv6 socket reaches the IPv4 gateway IPv4-mapped. */
+static void
+test_connect_dual_stack_socket_kept(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[16];
+	int fd, zero = 0;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	len = fake("dual.example", AF_INET6, 80, &ss);
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+	    sizeof(zero)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(sockopt_int(fd, SOL_SOCKET, SO_DOMAIN), AF_INET6);
+	assert_peer(fd, &ss, len);
+	read_exact(fd, buf, 5);
+	assert_string_equal(buf, "HELLO");
+	close(fd);
+}
+
+static void
+test_connect_refused_leaves_fresh_socket(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_storage peer;
+	socklen_t len, plen = sizeof(peer);
+	int fd, one = 1;
+
+	(void)state;
+	atomic_store(&gw_rep, SOCKS5_REP_CONN_REFUSED);
+	len = fake("refused.example", AF_INET6, 81, &ss);
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+	    sizeof(one)), 0);
+	errno = 0;
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	/* Its own family again, still non-blocking, not connected. */
+	assert_int_equal(sockopt_int(fd, SOL_SOCKET, SO_DOMAIN), AF_INET6);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&peer, &plen),
+	    -1);
+	assert_int_equal(errno, ENOTCONN);
+	close(fd);
+	atomic_store(&gw_rep, SOCKS5_REP_HOST_UNREACHABLE);
+	len = fake("unknown.example", AF_INET, 80, &ss);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), -1);
+	assert_int_equal(errno, EHOSTUNREACH);
+	close(fd);
+	atomic_store(&gw_rep, 0);
+}
+
+/* A fake address this process never handed out has no name to send. */
+static void
+test_connect_unknown_fake_address(void **state)
+{
+	struct sockaddr_in sin;
+	int fd, before = atomic_load(&gw_count);
+
+	(void)state;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(80);
+	sin.sin_addr.s_addr = htonl(0xfedcba98);	/* 254.220.186.152 */
+	assert_true(fakeip_in_range((struct sockaddr *)&sin));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    -1);
+	assert_int_equal(errno, EHOSTUNREACH);
+	assert_int_equal(atomic_load(&gw_count), before);
+	close(fd);
+}
+
+static void
+test_connect_udp_succeeds_without_sending(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, before = atomic_load(&gw_count);
+
+	(void)state;
+	len = fake("udp.example", AF_INET, 443, &ss);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	assert_peer(fd, &ss, len);
+	errno = 0;
+	assert_int_equal(sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len),
+	    -1);
+	assert_int_equal(errno, EHOSTUNREACH);
+	assert_int_equal(atomic_load(&gw_count), before);
+	close(fd);
+}
+
+static void
+test_sendto_fastopen_goes_through_gateway(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[16];
+	int fd;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	len = fake("tfo.example", AF_INET, 8443, &ss);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(sendto(fd, "early", 5, MSG_FASTOPEN,
+	    (struct sockaddr *)&ss, len), 5);
+	assert_last_request("tfo.example", 8443);
+	read_exact(fd, buf, 10);
+	assert_string_equal(buf, "HELLOearly");
+	assert_peer(fd, &ss, len);
+	close(fd);
+}
+
+/* A reused fd number is not mistaken for the socket that had it. */
+static void
+test_getpeername_reused_fd_is_real(void **state)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t len, plen = sizeof(peer);
+	int fd, fd2;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	len = fake("reuse.example", AF_INET, 80, &ss);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	close(fd);
+	fd2 = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(fd2, fd);
+	assert_int_equal(getpeername(fd2, (struct sockaddr *)&peer, &plen),
+	    -1);
+	assert_int_equal(errno, ENOTCONN);
+	close(fd2);
+}
+
+/* Loopback, the gateway itself: the real connect, untouched. */
+static void
+test_connect_loopback_is_direct(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t plen = sizeof(sin);
+	int fd, before = atomic_load(&gw_count);
+
+	(void)state;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(gw_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 4321;
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	assert_int_equal(errno, 4321);
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&sin, &plen), 0);
+	assert_int_equal(ntohs(sin.sin_port), gw_port);
+	close(fd);
+	/* The fake gateway saw a connection but no CONNECT request. */
+	assert_int_equal(atomic_load(&gw_count), before);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_connect_nonblocking_einprogress_then_writable),
+		cmocka_unit_test(
+		    test_connect_replaces_v6only_socket_keeping_options),
+		cmocka_unit_test(test_connect_dual_stack_socket_kept),
+		cmocka_unit_test(test_connect_refused_leaves_fresh_socket),
+		cmocka_unit_test(test_connect_unknown_fake_address),
+		cmocka_unit_test(test_connect_udp_succeeds_without_sending),
+		cmocka_unit_test(test_sendto_fastopen_goes_through_gateway),
+		cmocka_unit_test(test_getpeername_reused_fd_is_real),
+		cmocka_unit_test(test_connect_loopback_is_direct),
+	};
+
+	unsetenv("SOCKS64_GATEWAY");
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
