@@ -712,7 +712,8 @@ gw_try(struct h_gw *gw, const char *conf, char **extra, int nextra)
 	snprintf(name, sizeof(name), "gatewayd-%u.log", ++seq);
 	h_tmp(gw->log, sizeof(gw->log), name);
 	argv[n++] = h_bin(bin, sizeof(bin), "gatewayd");
-	argv[n++] = "-f";
+	if (!gw->no_foreground)
+		argv[n++] = "-f";
 	if (getenv("SOCKS64_IT_DEBUG") != NULL)
 		argv[n++] = "-d";
 	if (conf != NULL) {
@@ -730,6 +731,8 @@ gw_try(struct h_gw *gw, const char *conf, char **extra, int nextra)
 	argv[n] = NULL;
 	o.out_path = o.err_path = gw->log;
 	o.listen_fd = lfd;
+	for (int i = 0; i < 4 && gw->env[i] != NULL; i++)
+		o.env[i] = gw->env[i];
 	int rc = h_spawn(&gw->proc, argv, &o);
 	if (lfd != -1)
 		close(lfd);

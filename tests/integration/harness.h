@@ -129,6 +129,8 @@ struct h_gw {
 	int		 activate;	/* in: pass the listener as LISTEN_FDS */
 	int		 conf_listen;	/* in: the config listens on host:port
 					   itself (port set by the caller) */
+	int		 no_foreground;	/* in: leave out -f */
+	const char	*env[4];	/* in: extra "NAME=VALUE", NULL-ended */
 	struct h_proc	 proc;
 	uint16_t	 port;		/* out */
 	int		 fd_base;	/* out: descriptors once ready */
