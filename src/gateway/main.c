@@ -358,11 +358,16 @@ main(int argc, char **argv)
 {
 	struct main_opts	 o;
 	struct conf_errors	 errs;
+	char			*abs_path = NULL;
 	int			 sigfd, inherited;
 
 	main_getopt(argc, argv, &o);
 	if (o.check)
 		main_check(&o);
+	/* daemon() moves to "/": a reload must still find the file. */
+	if (o.conf_path != NULL && o.conf_path[0] != '/' &&
+	    (abs_path = realpath(o.conf_path, NULL)) != NULL)
+		o.conf_path = abs_path;
 	/* Until the daemon is set up, errors go where the user sees them. */
 	log_init("gatewayd", LOG_TARGET_STDERR,
 	    o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
@@ -380,6 +385,9 @@ main(int argc, char **argv)
 		fatalx("no address to listen on could be opened");
 	if (main_listeners.n == 0)
 		fatalx("no address to listen on");
+	if (inherited > 0 && main_conf->nlistens > 0)
+		log_info("sockets from systemd used; listen addresses of the "
+		    "configuration ignored");
 
 	/* Under systemd (NOTIFY_SOCKET) the service manager is our parent. */
 	if (!o.foreground && !sdnotify_enabled() && daemon(0, 0) == -1)
@@ -395,5 +403,6 @@ main(int argc, char **argv)
 	main_loop(&o, sigfd);
 	main_shutdown();
 	close(sigfd);
+	free(abs_path);
 	return 0;
 }

@@ -127,10 +127,11 @@ relay_drain(struct relay_dir *d)
  * waits for. Draining comes before filling, so the pipe is only ever
  * filled when empty: an EAGAIN from the fill then surely means "no data"
  * and never "pipe full", and poll() cannot spin on a readable socket.
- * Returns 1 if bytes moved, 0 if none did, -1 on error (errno).
+ * Returns 1 if bytes moved, 0 if none did, -1 on error (errno, and
+ * *dead set to the fd that failed).
  */
 static int
-relay_step(struct relay_dir *d)
+relay_step(struct relay_dir *d, int *dead)
 {
 	ssize_t	n;
 	int	moved = 0, round;
@@ -140,8 +141,10 @@ relay_step(struct relay_dir *d)
 		if (d->held > 0) {
 			n = relay_drain(d);
 			if (n == -1) {
-				if (errno != EAGAIN)
+				if (errno != EAGAIN) {
+					*dead = d->to;
 					return -1;
+				}
 				d->want_out = 1;
 				return moved;
 			}
@@ -150,14 +153,20 @@ relay_step(struct relay_dir *d)
 			moved = 1;
 		} else if (d->eof) {
 			/* Every byte before the EOF is out: pass the EOF on. */
-			if (shutdown(d->to, SHUT_WR) == -1 && errno != ENOTCONN)
+			if (shutdown(d->to, SHUT_WR) == -1 &&
+			    errno != ENOTCONN) {
+				*dead = d->to;
 				return -1;
+			}
 			d->done = 1;
 		} else {
 			n = relay_fill(d);
 			if (n == -1) {
-				if (errno != EAGAIN)
+				if (errno != EAGAIN) {
+					d->eof = 1;	/* held is 0: none lost */
+					*dead = d->from;
 					return -1;
+				}
 				d->want_in = 1;
 				return moved;
 			}
@@ -188,6 +197,24 @@ relay_pollfd(struct pollfd *p, int fd, const struct relay_dir *rd,
 		p->fd = -1;
 }
 
+/*
+ * fd failed: nothing more can be written to it. The direction reading it
+ * goes on until its own read ends (a reset peer's data queued before the
+ * reset is still readable, then EOF), and what it already read is still
+ * delivered: a reply a server sent just before its reset reaches the
+ * client. A failed read marks its own direction at EOF; the fill happens
+ * only into an empty pipe, so that leaves no byte behind.
+ */
+static void
+relay_dead(struct relay_dir d[2], int fd)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (d[i].to == fd)
+			d[i].done = 1;
+}
+
 /* Errors poll() reported: 0 if none, else an errno (SO_ERROR's). */
 static int
 relay_poll_error(const struct pollfd *p)
@@ -216,7 +243,8 @@ relay_run(int client, int dest, unsigned int idle_ms, unsigned int flags,
 	struct relay_dir	 d[2];	/* 0: up (client->dest), 1: down */
 	struct pollfd		 p[2];
 	int64_t			 last, now;
-	int			 try_splice, i, wait, rc = -1, err = 0;
+	int			 try_splice, i, wait, rc = -1, err = 0, e;
+	int			 dead = -1;
 
 	try_splice = !(flags & RELAY_NO_SPLICE) && relay_is_socket(client) &&
 	    relay_is_socket(dest);
@@ -240,10 +268,13 @@ relay_run(int client, int dest, unsigned int idle_ms, unsigned int flags,
 		for (i = 0; i < 2; i++) {
 			if (d[i].done)
 				continue;
-			switch (relay_step(&d[i])) {
+			switch (relay_step(&d[i], &dead)) {
 			case -1:
-				err = errno;
-				goto out;
+				if (err == 0)
+					err = errno;
+				relay_dead(d, dead);
+				wait = 0;
+				break;
 			case 1:
 				last = mech_now_ms();
 				break;
@@ -253,8 +284,10 @@ relay_run(int client, int dest, unsigned int idle_ms, unsigned int flags,
 				wait = 0;
 		}
 		if (d[0].done && d[1].done) {
-			res->end = "eof";
-			rc = 0;
+			if (err == 0) {
+				res->end = "eof";
+				rc = 0;
+			}
 			break;
 		}
 		now = mech_now_ms();
@@ -273,11 +306,14 @@ relay_run(int client, int dest, unsigned int idle_ms, unsigned int flags,
 			err = errno;
 			break;
 		}
-		if ((err = relay_poll_error(&p[0])) != 0 ||
-		    (err = relay_poll_error(&p[1])) != 0)
-			break;
+		for (i = 0; i < 2; i++) {
+			if ((e = relay_poll_error(&p[i])) == 0)
+				continue;
+			if (err == 0)
+				err = e;
+			relay_dead(d, p[i].fd);
+		}
 	}
-out:
 	res->up = d[0].bytes;
 	res->down = d[1].bytes;
 	res->err = err;

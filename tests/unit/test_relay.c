@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -105,6 +108,7 @@ read_to_eof(int fd, unsigned int seed, size_t max)
 	return got;
 }
 
+#define REPLY_BYTES	(1024u * 1024)
 #define UP_BYTES	(3u * 1024 * 1024 + 17)
 #define DOWN_BYTES	(2u * 1024 * 1024 + 5)
 
@@ -236,6 +240,46 @@ test_relay_run_reset_ends(void **state)
 	close(r.dest);
 }
 
+/*
+ * A destination that answers and then resets: every byte it sent before
+ * the reset still reaches the client, which is reading only later.
+ */
+static void
+test_relay_run_reset_keeps_reply(void **state)
+{
+	struct relay_args	r;
+	struct linger		lg = { 1, 0 };
+	pthread_t		rt;
+	uint8_t			*buf = malloc(REPLY_BYTES);
+	int			c_out, d_out, outq = 1, tries;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	tcp_pair(&c_out, &r.client);
+	tcp_pair(&d_out, &r.dest);
+	r.idle_ms = 10000;
+	assert_int_equal(pthread_create(&rt, NULL, relay_thread, &r), 0);
+	pattern(buf, REPLY_BYTES, 3);
+	write_all(d_out, buf, REPLY_BYTES);
+	/* All of it out of d_out's send queue, or the reset would drop it. */
+	for (tries = 0; tries < 500 && outq != 0; tries++) {
+		assert_int_equal(ioctl(d_out, SIOCOUTQ, &outq), 0);
+		usleep(10 * 1000);
+	}
+	assert_int_equal(outq, 0);
+	assert_int_equal(setsockopt(d_out, SOL_SOCKET, SO_LINGER, &lg,
+	    sizeof(lg)), 0);
+	close(d_out);		/* RST */
+	usleep(100 * 1000);
+	assert_int_equal(read_to_eof(c_out, 3, REPLY_BYTES), REPLY_BYTES);
+	pthread_join(rt, NULL);
+	assert_int_equal(r.res.down, REPLY_BYTES);
+	close(c_out);
+	close(r.client);
+	close(r.dest);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -244,6 +288,7 @@ main(void)
 		cmocka_unit_test(test_relay_run_half_close_copy),
 		cmocka_unit_test(test_relay_run_idle_ends),
 		cmocka_unit_test(test_relay_run_reset_ends),
+		cmocka_unit_test(test_relay_run_reset_keeps_reply),
 	};
 
 	/* Writes to a reset peer must fail with EPIPE, as in gatewayd. */
