@@ -3,6 +3,7 @@
 #   make                  gatewayd, libsocks64.so, socks64-run
 #   make check            unit and integration tests (installs test tools)
 #   make check SANITIZE=1 the same under AddressSanitizer + UBSan
+#   make fuzz             each libFuzzer target for FUZZ_SECONDS (clang)
 #   make install          PREFIX, DESTDIR, sbindir, bindir, libdir, ... honoured
 
 PREFIX		?= /usr/local
@@ -132,6 +133,38 @@ check:
 
 deps:
 	@sh tests/deps.sh
+
+# make fuzz [FUZZ_SECONDS=60]: each tests/fuzz/fuzz_X.c built with clang's
+# libFuzzer, ASan and UBSan as $(B)/fuzz/fuzz_X, run for FUZZ_SECONDS on
+# its seeds (tests/fuzz/run.sh); -jN runs N at once. The same bodies,
+# without libFuzzer, replay the seeds and crashes in test_fuzz_regress.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_FLAGS	 = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
+		   -fsanitize=address,undefined
+FUZZ_SRC	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_BINS	:= $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_NAMES))
+FUZZ_RUNS	:= $(addprefix fuzz-run-,$(FUZZ_NAMES))
+FUZZ_LIBOBJ	:= $(patsubst %.c,$(B)/fuzz/obj/%.o,$(COMMON_SRC) $(GW_SRC) \
+		   src/lib/config.c src/lib/real.c)
+.PHONY: fuzz $(FUZZ_RUNS)
+
+$(B)/tests/test_fuzz_regress: $(call obj,$(FUZZ_SRC) src/lib/config.c \
+	    src/lib/real.c)
+
+$(B)/fuzz/obj/%.o: %.c $(wildcard src/*.h src/*/*.h tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) -DFUZZ_MAIN $(WARN) $(FUZZ_FLAGS) \
+	    -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BINS): $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o \
+	    $(FUZZ_LIBOBJ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -pthread -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZ_RUNS)
+$(FUZZ_RUNS): fuzz-run-%: $(B)/fuzz/fuzz_%
+	@sh tests/fuzz/run.sh $< $* $(FUZZ_SECONDS) $(B)/fuzz
 
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
