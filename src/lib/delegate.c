@@ -5,8 +5,9 @@
  * Local: localhost and *.localhost, the names of /etc/hosts and the
  * host's own name, names under a configured local-suffix (and .local,
  * which is multicast DNS on the client's own link), reverse-map names
- * under .arpa, and literals of a family the host has. Everything else
- * is delegated: the gateway resolves it. Every check here is a compare
+ * under .arpa, literals of a family the host has, and loopback or
+ * link-local literals of any family. Everything else is delegated: the
+ * gateway resolves it. Every check here is a compare
  * on data that is immutable once loaded, so the non-delegated path of
  * a hook takes no lock and allocates nothing.
  */
@@ -167,6 +168,33 @@ delegate_literal(const char *name)
 	return AF_UNSPEC;
 }
 
+/* Whether literal (of family) names this host or its link. */
+static int
+delegate_literal_here(const char *name, int family)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	uint32_t v;
+
+	if (family == AF_INET) {
+		if (inet_aton(name, &a4) != 1)
+			return 0;
+		v = ntohl(a4.s_addr);
+		return (v >> 24) == 127 || (v >> 24) == 0 ||
+		    (v >> 16) == 0xa9fe;
+	}
+	if (inet_pton(AF_INET6, name, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		v = (uint32_t)a6.s6_addr[12] << 24 |
+		    (uint32_t)a6.s6_addr[13] << 16;
+		return (v >> 24) == 127 || (v >> 24) == 0 ||
+		    (v >> 16) == 0xa9fe;
+	}
+	return IN6_IS_ADDR_LOOPBACK(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6) ||
+	    IN6_IS_ADDR_LINKLOCAL(&a6);
+}
+
 /*
  * Whether norm can be a DNS host name at all: labels of letters,
  * digits, '-' and '_', 1-63 bytes each, 253 in all. Anything else is
@@ -233,6 +261,13 @@ delegate_decide(const struct shim_conf *c, const char *name, int family)
 		return 0;
 	n = (size_t)r;
 	if ((lit = delegate_literal(name)) != AF_UNSPEC) {
+		/*
+		 * Loopback, link-local and unspecified addresses mean this
+		 * host or its link: at the gateway they would name the
+		 * gateway itself. glibc's answer (EAI_ADDRFAMILY) stands.
+		 */
+		if (delegate_literal_here(name, lit))
+			return 0;
 		/*
 		 * RFC 3089 section 3: a literal of the other family is
 		 * handled as a name, so an IPv4 program can still reach an

@@ -294,10 +294,6 @@ getaddrinfo_fake(const char *node, const char *service,
 	size_t i, n = 0;
 	int mask, rc, nospc = 0;
 
-	mask = delegate_answer_families(family, flags,
-	    delegate_host_families());
-	if (mask == 0)
-		return EAI_NONAME;	/* as glibc with AI_ADDRCONFIG */
 	if (hints != NULL)
 		h = *hints;
 	else
@@ -305,6 +301,21 @@ getaddrinfo_fake(const char *node, const char *service,
 	/* The fakes are of families the host has: no AI_ADDRCONFIG again. */
 	h.ai_flags = (flags | AI_NUMERICHOST) &
 	    ~(AI_ADDRCONFIG | AI_CANONNAME | AI_CANONIDN);
+	mask = delegate_answer_families(family, flags,
+	    delegate_host_families());
+	if (mask == 0) {
+		/*
+		 * A family the host does not have: EAI_NONAME, as glibc says
+		 * with AI_ADDRCONFIG, unless glibc finds the hints or the
+		 * service wrong first (it checks those before any name).
+		 */
+		rc = getaddrinfo_real(family == AF_INET ? "127.0.0.1" : "::1",
+		    service, &h, &lists[0]);
+		if (rc == 0)
+			freeaddrinfo_real(lists[0]);
+		return rc == 0 || rc == EAI_NONAME || rc == EAI_ADDRFAMILY ?
+		    EAI_NONAME : rc;
+	}
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		if ((mask & order[i]) == 0)
 			continue;

@@ -336,7 +336,13 @@ test_delegate_decide_literals(void **state)
 		/* And the other way round. */
 		{ "192.0.2.1", AF_INET6, B, 1 },
 		{ "192.0.2.1", AF_UNSPEC, V6, 1 },
-		{ "127.1", AF_UNSPEC, V6, 1 },
+		{ "0xc0000201", AF_UNSPEC, V6, 1 },
+		/* This host or its link: never the gateway's business. */
+		{ "::1", AF_INET, B, 0 }, { "127.0.0.1", AF_INET6, B, 0 },
+		{ "127.1", AF_UNSPEC, V6, 0 }, { "::", AF_INET, B, 0 },
+		{ "::ffff:127.0.0.1", AF_INET, B, 0 },
+		{ "fe80::1", AF_INET, B, 0 }, { "169.254.1.1", AF_INET6, B, 0 },
+		{ "0.0.0.0", AF_INET6, B, 0 },
 		/* The program asked for this very family: its business. */
 		{ "2001:db8::1", AF_INET6, V4, 0 },
 		{ "192.0.2.1", AF_INET, V6, 0 },
