@@ -7,6 +7,7 @@
  * Clients are served by session threads (session.c); this thread only
  * accepts, reloads and waits.
  */
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -210,6 +211,30 @@ main_drop_privileges(const char *user)
 }
 
 /*
+ * A relaying session holds six descriptors (two sockets, two pipes), so
+ * the usual soft limit of 1024 would cap a default max-clients of 1024
+ * near 170. Take what the hard limit allows, and say if it is not enough
+ * (accepting then pauses on EMFILE rather than failing).
+ */
+static void
+main_raise_nofile(unsigned int max_clients)
+{
+	struct rlimit	rl;
+	unsigned long	need = (unsigned long)max_clients * 6 + 32;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warnx("max-clients %u may need %lu descriptors; the limit "
+		    "is %lu", max_clients, need, (unsigned long)rl.rlim_cur);
+}
+
+/*
  * SIGHUP: a new config (and users file) or, if it has errors, the old
  * one kept. Sessions running keep the config they started with.
  */
@@ -238,6 +263,7 @@ main_reload(const struct main_opts *o)
 	main_conf = c;
 	conf_unref(old);
 	main_log_setup(o, c);
+	main_raise_nofile(c->max_clients);
 	(void)listen_reconcile(&main_listeners, c);
 	if (main_listeners.n == 0)
 		log_warnx("reloaded, but listening nowhere");
@@ -376,6 +402,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	sigfd = main_signals();
+	main_raise_nofile(main_conf->max_clients);
 
 	if ((inherited = listen_inherit(&main_listeners)) == -1)
 		return 1;

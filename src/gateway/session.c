@@ -85,6 +85,7 @@ static pthread_cond_t		session_gone;
 static pthread_once_t		session_once = PTHREAD_ONCE_INIT;
 
 static int	session_connect(struct session *);
+static char	*session_dest_str(const struct session *, char *, size_t);
 
 static const struct session_command session_commands[] = {
 	{ SOCKS5_CMD_CONNECT, session_connect },
@@ -438,8 +439,13 @@ session_command(struct session *s)
 {
 	size_t i;
 
-	log_debug("session=%" PRIu64 " request cmd=%s", s->id,
-	    socks5_cmd_str(s->req.cmd));
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		char dest[LOG_SAFE_SIZE(255) + 16];
+
+		log_debug("session=%" PRIu64 " request cmd=%s dest=%s", s->id,
+		    socks5_cmd_str(s->req.cmd),
+		    session_dest_str(s, dest, sizeof(dest)));
+	}
 	for (i = 0; i < sizeof(session_commands) / sizeof(session_commands[0]);
 	    i++)
 		if (session_commands[i].cmd == s->req.cmd)
