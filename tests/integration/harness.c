@@ -778,12 +778,37 @@ h_gw_start(struct h_gw *gw, const char *conf, ...)
 	return -1;
 }
 
-void
+int
 h_gw_stop(struct h_gw *gw)
 {
+	int	rc = 0;
+
+	if (gw->proc.pid <= 0)
+		return 0;
+	/* Every stop is a SIGTERM test too: within the shutdown timeout. */
+	if (!gw->proc.reaped) {
+		kill(gw->proc.pid, SIGTERM);
+		if (h_proc_wait(&gw->proc, 12000) == -1) {
+			fprintf(stderr, "harness: gatewayd %d ignored SIGTERM\n",
+			    (int)gw->proc.pid);
+			rc = -1;
+		}
+	}
 	h_proc_stop(&gw->proc);
-	if (getenv("SOCKS64_IT_VERBOSE") != NULL && gw->log[0] != '\0')
+	if (!WIFEXITED(gw->proc.status) || WEXITSTATUS(gw->proc.status) != 0) {
+		fprintf(stderr, "harness: gatewayd %d ended with status 0x%x\n",
+		    (int)gw->proc.pid, gw->proc.status);
+		rc = -1;
+	}
+	if (h_log_has(gw->log, "Sanitizer") ||
+	    h_log_has(gw->log, "runtime error:")) {
+		fprintf(stderr, "harness: sanitizer report in %s\n", gw->log);
+		rc = -1;
+	}
+	if (rc == -1 || getenv("SOCKS64_IT_VERBOSE") != NULL)
 		h_log_dump(gw->log);
+	gw->proc.pid = 0;
+	return rc;
 }
 
 int

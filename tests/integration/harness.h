@@ -144,7 +144,12 @@ struct h_gw {
  */
 int	h_gw_start(struct h_gw *gw, const char *conf, ...)
 	    __attribute__((sentinel));
-void	h_gw_stop(struct h_gw *gw);
+/*
+ * SIGTERM and a bounded wait (SIGKILL after it). Returns 0 only if the
+ * daemon exited 0 and its log holds no sanitizer report, so a teardown
+ * returning it fails the run for a crash no assertion saw.
+ */
+int	h_gw_stop(struct h_gw *gw);
 /*
  * Waits (bounded) until the daemon's descriptor count drops back to the
  * count it had once ready, sessions having ended. Returns the last count.

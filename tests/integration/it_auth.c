@@ -53,9 +53,10 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	h_gw_stop(&gw);
+	int	rc = h_gw_stop(&gw);
+
 	h_proc_stop(&echo);
-	return 0;
+	return rc;
 }
 
 static void
@@ -201,6 +202,17 @@ test_no_descriptor_leak(void **state)
 	assert_true(h_proc_alive(&gw.proc));
 }
 
+/*
+ * After the leak check: SIGTERM ends the daemon with status 0 and no
+ * sanitizer report in its log (a group teardown cannot fail a run).
+ */
+static void
+test_daemon_exits_zero_cleanly(void **state)
+{
+	(void)state;
+	assert_int_equal(h_gw_stop(&gw), 0);
+}
+
 int
 main(void)
 {
@@ -215,6 +227,7 @@ main(void)
 		    test_auth_password_chosen_among_several_offers),
 		cmocka_unit_test(test_rule_naming_a_user),
 		cmocka_unit_test(test_no_descriptor_leak),
+		cmocka_unit_test(test_daemon_exits_zero_cleanly),
 	};
 
 	h_init();

@@ -50,12 +50,13 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	h_gw_stop(&gw);
+	int	rc = h_gw_stop(&gw);
+
 	h_proc_stop(&echo4);
 	h_proc_stop(&echo6);
 	h_proc_stop(&http4);
 	h_proc_stop(&http6);
-	return 0;
+	return rc;
 }
 
 /* Sends text on a relaying socket and expects it back unchanged. */
@@ -333,9 +334,16 @@ test_bad_name_is_refused_and_never_connected(void **state)
 	int		lfd;
 
 	(void)state;
+	/*
+	 * Were the gateway to look these up after all, only the first (as
+	 * C reads it, "localhost", in /etc/hosts) is safe to ask a resolver
+	 * that is not our own.
+	 */
+	size_t		count = h_names() ? 3 : 1;
+
 	lfd = h_listen("127.0.0.1", &port, 8);
 	assert_true(lfd >= 0);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < count; i++) {
 		size_t n = 0;
 		req[n++] = 5; req[n++] = 1; req[n++] = 0;
 		req[n++] = 5; req[n++] = 1; req[n++] = 0; req[n++] = 3;
@@ -596,6 +604,17 @@ test_no_descriptor_leak(void **state)
 	assert_true(h_proc_alive(&gw.proc));
 }
 
+/*
+ * After the leak check: SIGTERM ends the daemon with status 0 and no
+ * sanitizer report in its log (a group teardown cannot fail a run).
+ */
+static void
+test_daemon_exits_zero_cleanly(void **state)
+{
+	(void)state;
+	assert_int_equal(h_gw_stop(&gw), 0);
+}
+
 int
 main(void)
 {
@@ -622,6 +641,7 @@ main(void)
 		cmocka_unit_test(test_curl_ipv6_literal),
 		cmocka_unit_test(test_session_log_line_counts_bytes),
 		cmocka_unit_test(test_no_descriptor_leak),
+		cmocka_unit_test(test_daemon_exits_zero_cleanly),
 	};
 
 	h_init();

@@ -63,8 +63,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	h_gw_stop(&gw);
-	return 0;
+	return h_gw_stop(&gw);
 }
 
 /* Writes the test's config: loopback clients, then text. */
@@ -390,7 +389,7 @@ test_client_rule_refuses_client(void **state)
 	assert_true(h_log_line(gw.log, 3000, "client refused",
 	    "client=127.0.0.1", "rule=", NULL));
 	/* ::1 is admitted. */
-	h_gw_stop(&gw);
+	assert_int_equal(h_gw_stop(&gw), 0);
 	memset(&gw, 0, sizeof(gw));
 	gw.host = "::1";
 	start();
