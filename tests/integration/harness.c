@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -355,7 +356,7 @@ open_out(const char *path)
 /* Only async-signal-safe work between fork and exec. */
 static void
 child_exec(char *const argv[], char **envp, int in, int out, int err,
-    int lfd, char *pidvar)
+    int lfd, char *pidvar, int nofile)
 {
 	sigset_t	all;
 	pid_t		pid;
@@ -387,6 +388,11 @@ child_exec(char *const argv[], char **envp, int in, int out, int err,
 		while (n > 0)
 			pidvar[i++] = digits[--n];
 		pidvar[i] = '\0';
+	}
+	if (nofile > 0) {
+		struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(127);
 	}
 	execve(argv[0], argv, envp);
 	_exit(127);
@@ -429,7 +435,7 @@ h_spawn(struct h_proc *p, char *const argv[], const struct h_spawn_opts *o)
 		pid = -1;
 	else if ((pid = fork()) == 0)
 		child_exec(argv, envp, in, o->capture ? pfd[1] : out, err,
-		    o->listen_fd, pidvar);
+		    o->listen_fd, pidvar, o->nofile);
 	free(envp);
 	if (in != -1)
 		close(in);
@@ -575,6 +581,25 @@ h_fd_count(pid_t pid)
 			n++;
 	closedir(d);
 	return n;
+}
+
+long
+h_cpu_ticks(pid_t pid)
+{
+	char		 path[64], *s, *p;
+	unsigned long	 ut, st;
+	long		 rc = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((s = h_read_file(path, NULL)) == NULL)
+		return -1;
+	/* After "(comm)", which may hold blanks: state is field 3. */
+	if ((p = strrchr(s, ')')) != NULL &&
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) == 2)
+		rc = (long)(ut + st);
+	free(s);
+	return rc;
 }
 
 uint16_t
@@ -733,6 +758,7 @@ gw_try(struct h_gw *gw, const char *conf, char **extra, int nextra)
 	o.listen_fd = lfd;
 	for (int i = 0; i < 4 && gw->env[i] != NULL; i++)
 		o.env[i] = gw->env[i];
+	o.nofile = gw->nofile;
 	int rc = h_spawn(&gw->proc, argv, &o);
 	if (lfd != -1)
 		close(lfd);

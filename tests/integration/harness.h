@@ -85,6 +85,7 @@ struct h_spawn_opts {
 	int		 capture;	/* stdout to a pipe read by h_proc_line */
 	int		 listen_fd;	/* >= 0: passed as fd 3, LISTEN_FDS=1 */
 	const char	*env[8];	/* extra "NAME=VALUE", NULL-ended */
+	int		 nofile;	/* > 0: RLIMIT_NOFILE of the child */
 };
 
 /*
@@ -112,6 +113,8 @@ int	h_proc_line(struct h_proc *p, char *buf, size_t len, int timeout_ms);
  */
 int	h_run(char *const argv[], const char *out_path, const char *err_path,
 	    int timeout_ms);
+/* CPU time (user + system) pid used so far, in clock ticks; -1 on error. */
+long	h_cpu_ticks(pid_t pid);
 /* Number of open descriptors of pid, from /proc; -1 on error. */
 int	h_fd_count(pid_t pid);
 
@@ -130,6 +133,7 @@ struct h_gw {
 	int		 conf_listen;	/* in: the config listens on host:port
 					   itself (port set by the caller) */
 	int		 no_foreground;	/* in: leave out -f */
+	int		 nofile;	/* in: > 0: its descriptor limit */
 	const char	*env[4];	/* in: extra "NAME=VALUE", NULL-ended */
 	struct h_proc	 proc;
 	uint16_t	 port;		/* out */

@@ -463,6 +463,46 @@ test_builtin_listens_without_config(void **state)
 	close(fd);
 }
 
+/*
+ * Out of descriptors, the daemon pauses accepting instead of spinning on
+ * EMFILE, a relay already running carries on, and once descriptors are
+ * free again new clients are served.
+ */
+static void
+test_emfile_backs_off_without_spinning(void **state)
+{
+	enum { FLOOD = 48 };
+	int	flood[FLOOD], fd, rep, n = 0;
+	long	t0, t1;
+
+	(void)state;
+	write_conf("pass to any\n");
+	gw.nofile = 32;
+	start();
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	/* The kernel completes these handshakes; the daemon cannot take all. */
+	while (n < FLOOD &&
+	    (flood[n] = h_connect("127.0.0.1", gw.port, 1000)) != -1)
+		n++;
+	printf("# %d idle clients connected against a limit of 32 fds\n", n);
+	h_sleep_ms(300);
+	t0 = h_cpu_ticks(gw.proc.pid);
+	h_sleep_ms(1000);
+	t1 = h_cpu_ticks(gw.proc.pid);
+	printf("# cpu over 1 s at EMFILE: %ld ticks (log %s a pause)\n",
+	    t1 - t0, h_log_has(gw.log, "paus") ? "reports" : "shows no");
+	assert_true(t0 >= 0 && t1 >= 0);
+	assert_true(t1 - t0 < 30);
+	assert_true(h_proc_alive(&gw.proc));
+	echo_ok(fd, "a relay survives EMFILE");
+	while (n > 0)
+		close(flood[--n]);
+	assert_true(rep_becomes(&gw, echo_port, SOCKS5_REP_SUCCEEDED, 5000));
+	echo_ok(fd, "and still relays");
+	close(fd);
+}
+
 /* Reads notify datagrams until one holds want (bounded): 1 or 0. */
 static int
 notified(int fd, const char *want, int timeout_ms)
@@ -543,6 +583,7 @@ main(void)
 		T(test_socket_activation),
 		T(test_builtin_listens_without_config),
 		T(test_sd_notify_protocol),
+		T(test_emfile_backs_off_without_spinning),
 	};
 
 	h_init();
