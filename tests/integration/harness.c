@@ -36,6 +36,7 @@ static char	src_dir[PATH_MAX] = ".";
 static char	tmp_dir[PATH_MAX];
 static int	netns_done;
 static int	names_done;
+static int	want_dns;
 static pid_t	main_pid;
 
 /*
@@ -145,7 +146,9 @@ isolate(void)
 	    "::1\tlocalhost " H_NAME_V6 "\n") == -1 ||
 	    bind_over("resolv.conf", "/etc/resolv.conf",
 	    "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n") == -1 ||
-	    bind_over("nsswitch.conf", "/etc/nsswitch.conf",
+	    bind_over("nsswitch.conf", "/etc/nsswitch.conf", want_dns ?
+	    "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+	    "services: files\nprotocols: files\n" :
 	    "passwd: files\ngroup: files\nshadow: files\nhosts: files\n"
 	    "services: files\nprotocols: files\n") == -1) {
 		fprintf(stderr, "harness: private /etc: %s\n",
@@ -153,6 +156,12 @@ isolate(void)
 		return;
 	}
 	names_done = 1;
+}
+
+void
+h_use_dns(void)
+{
+	want_dns = 1;
 }
 
 void

@@ -41,6 +41,12 @@
  * and nsswitch.conf. Everything is undone at exit.
  */
 void	h_init(void);
+/*
+ * Before h_init: the private nsswitch.conf says "hosts: files dns", so
+ * names not in the hosts file go to the resolver on 127.0.0.1 of our
+ * namespace (tests/tools/dnsd), taking the resolver's DNS code path.
+ */
+void	h_use_dns(void);
 /* Whether the test runs in its own network namespace. */
 int	h_isolated(void);
 /* Whether the private hosts file (H_NAME_*) and resolver are in place. */
