@@ -74,11 +74,45 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/*
+ * In our private network namespace every other process is one of ours,
+ * perhaps a daemon that forked away from the PID we knew: kill those by
+ * PID too, so none outlives the test holding the namespace.
+ */
+static void
+sweep_netns(void)
+{
+	char		 self[64], link[64], path[300];
+	struct dirent	*de;
+	ssize_t		 n;
+	DIR		*d;
+	pid_t		 pid;
+
+	if ((n = readlink("/proc/self/ns/net", self, sizeof(self) - 1)) <= 0)
+		return;
+	self[n] = '\0';
+	if ((d = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if ((pid = (pid_t)atoi(de->d_name)) <= 0 || pid == main_pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+		if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, self) == 0)
+			kill(pid, SIGKILL);
+	}
+	closedir(d);
+}
+
 static void
 cleanup(void)
 {
 	if (getpid() != main_pid)
 		return;
+	if (netns_done)
+		sweep_netns();
 	for (int i = 0; i < MAX_CHILDREN; i++)
 		if (children[i] > 0) {
 			kill(children[i], SIGKILL);
@@ -186,6 +220,8 @@ h_init(void)
 		exit(1);
 	}
 	atexit(cleanup);
+	/* A daemon that forks away is re-parented to us, to be reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (getuid() == 0 && getenv("SOCKS64_IT_NO_NETNS") == NULL)
 		isolate();
 	printf("# harness: build=%s tmp=%s netns=%s names=%s\n", build_dir,
@@ -639,6 +675,25 @@ h_tool_start(struct h_proc *p, const char *tool, ...)
 	fprintf(stderr, "harness: %s gave no port\n", bin);
 	h_proc_stop(p);
 	return 0;
+}
+
+static int pid_listening(pid_t pid, uint16_t port);
+
+pid_t
+h_listener_pid(uint16_t port)
+{
+	struct dirent	*de;
+	DIR		*d;
+	pid_t		 pid, found = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (found == 0 && (de = readdir(d)) != NULL)
+		if ((pid = (pid_t)atoi(de->d_name)) > 0 &&
+		    pid_listening(pid, port) > 0)
+			found = pid;
+	closedir(d);
+	return found;
 }
 
 /* The inodes of sockets listening on port, from /proc/net/tcp{,6}. */

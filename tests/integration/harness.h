@@ -121,6 +121,11 @@ int	h_run(char *const argv[], const char *out_path, const char *err_path,
 	    int timeout_ms);
 /* CPU time (user + system) pid used so far, in clock ticks; -1 on error. */
 long	h_cpu_ticks(pid_t pid);
+/*
+ * The process holding a socket that listens on port (any address), or
+ * 0: finds a daemon that forked away from the PID we started.
+ */
+pid_t	h_listener_pid(uint16_t port);
 /* Number of open descriptors of pid, from /proc; -1 on error. */
 int	h_fd_count(pid_t pid);
 

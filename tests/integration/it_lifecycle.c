@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -503,6 +504,112 @@ test_emfile_backs_off_without_spinning(void **state)
 	close(fd);
 }
 
+/* -d is debug logging and implies -f: the PID we started serves. */
+static void
+test_debug_flag_implies_foreground(void **state)
+{
+	int	fd, rep;
+
+	(void)state;
+	if (!h_isolated())
+		skip();		/* a daemon that forks away is found only there */
+	write_conf("pass to any\n");
+	gw.no_foreground = 1;
+	if (h_gw_start(&gw, conf, "-d", NULL) != 0)
+		fail_msg("gatewayd -d did not stay in the foreground");
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	echo_ok(fd, "debug");
+	close(fd);
+}
+
+static void
+link_is(pid_t pid, const char *name, const char *want)
+{
+	char	path[128], got[PATH_MAX];
+	ssize_t	n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	n = readlink(path, got, sizeof(got) - 1);
+	assert_true(n > 0);
+	got[n] = '\0';
+	if (strcmp(got, want) != 0)
+		fail_msg("%s -> %s, want %s", path, got, want);
+}
+
+/*
+ * Without -f (and without NOTIFY_SOCKET) the daemon detaches: the PID we
+ * started exits 0, and a process in a session of its own, in /, with
+ * stdio on /dev/null, serves the port. We are its subreaper, so it is
+ * reaped here after SIGTERM.
+ */
+static void
+test_daemonises_without_foreground_flag(void **state)
+{
+	char		 bin[PATH_MAX], ep[64];
+	char		*argv[] = { bin, "-c", conf, "-l", ep, NULL };
+	struct h_gw	 d;
+	pid_t		 pid = 0;
+	int64_t		 end;
+	int		 st = 0;
+
+	(void)state;
+	if (!h_isolated())
+		skip();
+	/* Its stderr is /dev/null then; "log stderr" keeps syslog clean. */
+	write_conf("log stderr\npass to any\n");
+	memset(&d, 0, sizeof(d));
+	d.port = h_free_port("127.0.0.1");
+	snprintf(ep, sizeof(ep), "127.0.0.1:%u", d.port);
+	h_bin(bin, sizeof(bin), "gatewayd");
+	assert_int_equal(h_run(argv, NULL, NULL, 5000), 0);
+	for (end = h_now_ms() + 3000; pid == 0 && h_now_ms() < end; )
+		if ((pid = h_listener_pid(d.port)) == 0)
+			h_sleep_ms(20);
+	assert_true(pid > 0);
+	assert_int_equal(getsid(pid), pid);
+	link_is(pid, "cwd", "/");
+	link_is(pid, "fd/0", "/dev/null");
+	link_is(pid, "fd/1", "/dev/null");
+	link_is(pid, "fd/2", "/dev/null");
+	assert_int_equal(h_socks_rep(&d, "127.0.0.1", echo_port),
+	    SOCKS5_REP_SUCCEEDED);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	for (end = h_now_ms() + 5000; h_now_ms() < end; h_sleep_ms(10))
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* As root with "user NAME": binds first, then serves as NAME. */
+static void
+test_drops_privileges_to_configured_user(void **state)
+{
+	struct passwd	*pw;
+	char		 path[64], *status, want[64];
+	int		 fd, rep;
+
+	(void)state;
+	if (getuid() != 0 || (pw = getpwnam("nobody")) == NULL)
+		skip();
+	write_conf("user nobody\npass to any\n");
+	start();
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)gw.proc.pid);
+	status = h_read_file(path, NULL);
+	assert_non_null(status);
+	snprintf(want, sizeof(want), "\nUid:\t%u\t%u\t%u\t%u\n",
+	    (unsigned)pw->pw_uid, (unsigned)pw->pw_uid, (unsigned)pw->pw_uid,
+	    (unsigned)pw->pw_uid);
+	if (strstr(status, want) == NULL)
+		fail_msg("gatewayd still runs as %s", strstr(status, "Uid:"));
+	free(status);
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	echo_ok(fd, "as nobody");
+	close(fd);
+}
+
 /* Reads notify datagrams until one holds want (bounded): 1 or 0. */
 static int
 notified(int fd, const char *want, int timeout_ms)
@@ -584,6 +691,9 @@ main(void)
 		T(test_builtin_listens_without_config),
 		T(test_sd_notify_protocol),
 		T(test_emfile_backs_off_without_spinning),
+		T(test_debug_flag_implies_foreground),
+		T(test_daemonises_without_foreground_flag),
+		T(test_drops_privileges_to_configured_user),
 	};
 
 	h_init();
