@@ -190,3 +190,19 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# make bench [ROUNDS=3] [BENCH_QUICK=1]: gatewayd, the shim (when it
+# builds; its cases say n/a otherwise), the load generator and server in
+# $(B)/bench, then bench/run.sh against Dante, microsocks and a direct
+# connection (docs/BENCHMARKS.md). Loopback only; ~10 min, quick <1 min.
+BENCH_BINS	:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+.PHONY: bench
+
+$(BENCH_BINS): $(B)/bench/%: $(B)/obj/bench/%.o $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+bench: $(GATEWAYD) $(BENCH_BINS)
+	@$(MAKE) --no-print-directory $(LIBSOCKS64) || \
+	    echo "bench: libsocks64.so did not build: shim cases are n/a"
+	@B=$(B) bash bench/run.sh
