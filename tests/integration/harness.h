@@ -2,11 +2,12 @@
  * harness.h - support for the integration tests, which drive the real
  * gatewayd and the tools of tests/tools over real loopback sockets.
  *
- * harness.c runs processes (the daemon, tool servers, curl) with every
- * wait bounded and every child killed by PID at exit, and, when run as
- * root, moves the whole test into a private network and mount namespace
- * with its own /etc/hosts, so no test can reach past loopback and no name
- * look-up can leave the machine. harness_net.c holds the socket helpers,
+ * harness.c runs processes (tool servers, curl) with every wait bounded
+ * and every child killed by PID at exit, and, when run as root, moves the
+ * whole test into a private network and mount namespace with its own
+ * /etc/hosts, so no test can reach past loopback and no name look-up can
+ * leave the machine. harness_gw.c runs gatewayd itself and reads /proc
+ * about it. harness_net.c holds the socket helpers,
  * a SOCKS5 client made of the codec (src/socks5.h), a SHA-256 and the
  * byte stream the bulk transfers check.
  */
@@ -31,7 +32,7 @@
 #define H_NAME_BOTH	"localhost"	/* ::1 and 127.0.0.1 */
 
 /* ---------------------------------------------------------------- */
-/* harness.c: environment, files, processes, the daemon              */
+/* harness.c: environment, files, processes                         */
 
 /*
  * Call first in main(), before any thread exists: reads SOCKS64_BUILD
@@ -119,6 +120,16 @@ int	h_proc_line(struct h_proc *p, char *buf, size_t len, int timeout_ms);
  */
 int	h_run(char *const argv[], const char *out_path, const char *err_path,
 	    int timeout_ms);
+/*
+ * A tool of tests/tools run with capture; reads its "port N" line.
+ * args: NULL-ended. Returns the port, or 0 on failure.
+ */
+uint16_t h_tool_start(struct h_proc *p, const char *tool, ...)
+	    __attribute__((sentinel));
+
+/* ---------------------------------------------------------------- */
+/* harness_gw.c: gatewayd under test, and /proc probes               */
+
 /* CPU time (user + system) pid used so far, in clock ticks; -1 on error. */
 long	h_cpu_ticks(pid_t pid);
 /*
@@ -128,13 +139,6 @@ long	h_cpu_ticks(pid_t pid);
 pid_t	h_listener_pid(uint16_t port);
 /* Number of open descriptors of pid, from /proc; -1 on error. */
 int	h_fd_count(pid_t pid);
-
-/*
- * A tool of tests/tools run with capture; reads its "port N" line.
- * args: NULL-ended. Returns the port, or 0 on failure.
- */
-uint16_t h_tool_start(struct h_proc *p, const char *tool, ...)
-	    __attribute__((sentinel));
 
 /* A running gatewayd. Zero it, then set the fields marked "in". */
 struct h_gw {
