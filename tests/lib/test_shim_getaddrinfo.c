@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <resolv.h>
 #include <stdio.h>
 
 #include "names_test.h"
@@ -821,8 +822,83 @@ test_getnameinfo_fake(void **state)
 	assert_string_equal(host, "127.0.0.1");
 }
 
+/* ------------------------------------------------------------------ */
+/* exhaustion, in a process whose configured ranges are tiny            */
+
+static int
+exhaust_child(void)
+{
+	struct addrinfo h, *res;
+	struct hostent *he;
+	uint8_t ans[512];
+	char name[64];
+	int i, rc;
+
+	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	memset(&h, 0, sizeof(h));
+	h.ai_family = AF_INET;
+	h.ai_socktype = SOCK_STREAM;
+	for (i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "x%d.example.org", i);
+		if (getaddrinfo(name, "80", &h, &res) != 0)
+			return 10 + i;
+		freeaddrinfo(res);
+	}
+	/* The IPv4 range (a /29: six) is used up: a failure, not reuse. */
+	errno = 0;
+	if ((rc = getaddrinfo("x6.example.org", "80", &h, &res)) != EAI_FAIL ||
+	    errno != ENOSPC)
+		return 20;
+	h_errno = 0;
+	if ((he = gethostbyname("x7.example.org")) != NULL ||
+	    h_errno != NO_RECOVERY)
+		return 21;
+	if (res_query("x8.example.org", C_IN, 1, ans, sizeof(ans)) != -1 ||
+	    h_errno != TRY_AGAIN || (ans[3] & 0x0f) != 2)
+		return 22;
+	/* Known names still answer, with their old address. */
+	if (getaddrinfo("x0.example.org", "80", &h, &res) != 0)
+		return 23;
+	freeaddrinfo(res);
+	/* Both families asked: the one left is given. */
+	h.ai_family = AF_UNSPEC;
+	if (getaddrinfo("x9.example.org", "80", &h, &res) != 0 ||
+	    res->ai_family != AF_INET6 || res->ai_next != NULL)
+		return 24;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void
+test_getaddrinfo_exhaustion(void **state)
+{
+	static const char text[] = "fake-range 240.0.0.0/29\n";
+	char conf[] = "/tmp/socks64-ex-XXXXXX";
+	pid_t pid;
+	int fd, status;
+
+	(void)state;
+	fd = mkstemp(conf);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, sizeof(text) - 1),
+	    (ssize_t)sizeof(text) - 1);
+	close(fd);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		setenv("SOCKS64_CONF", conf, 1);
+		execl("/proc/self/exe", "test_shim_getaddrinfo", "exhaust",
+		    (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	unlink(conf);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_getaddrinfo_local_names_same_as_glibc),
@@ -845,8 +921,11 @@ main(void)
 		cmocka_unit_test(test_getaddrinfo_local_first),
 		cmocka_unit_test(test_getaddrinfo_16_threads),
 		cmocka_unit_test(test_getnameinfo_fake),
+		cmocka_unit_test(test_getaddrinfo_exhaustion),
 	};
 
+	if (argc == 2 && strcmp(argv[1], "exhaust") == 0)
+		return exhaust_child();
 	names_env();
 	*(void **)&real_gai = dlsym(RTLD_NEXT, "getaddrinfo");
 	*(void **)&real_fai = dlsym(RTLD_NEXT, "freeaddrinfo");
