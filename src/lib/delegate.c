@@ -5,8 +5,8 @@
  * Local: localhost and *.localhost, the names of /etc/hosts and the
  * host's own name, names under a configured local-suffix (and .local,
  * which is multicast DNS on the client's own link), reverse-map names
- * under .arpa, literals of a family the host has, and loopback or
- * link-local literals of any family. Everything else is delegated: the
+ * under .arpa, literals of a family the host has, and loopback,
+ * link-local or fake (our own) literals of any family. Everything else is delegated: the
  * gateway resolves it. Every check here is a compare
  * on data that is immutable once loaded, so the non-delegated path of
  * a hook takes no lock and allocates nothing.
@@ -196,6 +196,30 @@ delegate_literal_here(const char *name, int family)
 }
 
 /*
+ * Whether a literal is one of our own fakes (a program that printed
+ * one and resolves it again): it already stands for its name, and
+ * delegating its text would send the gateway to the fake address.
+ */
+static int
+delegate_literal_fake(const char *name, int family)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&sin6;
+
+	memset(&sin6, 0, sizeof(sin6));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		if (inet_aton(name, &sin->sin_addr) != 1)
+			return 0;
+	} else {
+		sin6.sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, name, &sin6.sin6_addr) != 1)
+			return 0;
+	}
+	return fakeip_in_range((struct sockaddr *)&sin6);
+}
+
+/*
  * Whether norm can be a DNS host name at all: labels of letters,
  * digits, '-' and '_', 1-63 bytes each, 253 in all. Anything else is
  * left to the real resolver, which refuses it without asking anyone.
@@ -266,7 +290,8 @@ delegate_decide(const struct shim_conf *c, const char *name, int family)
 		 * host or its link: at the gateway they would name the
 		 * gateway itself. glibc's answer (EAI_ADDRFAMILY) stands.
 		 */
-		if (delegate_literal_here(name, lit))
+		if (delegate_literal_here(name, lit) ||
+		    delegate_literal_fake(name, lit))
 			return 0;
 		/*
 		 * RFC 3089 section 3: a literal of the other family is

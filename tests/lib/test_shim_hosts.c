@@ -343,6 +343,11 @@ test_delegate_decide_literals(void **state)
 		{ "::ffff:127.0.0.1", AF_INET, B, 0 },
 		{ "fe80::1", AF_INET, B, 0 }, { "169.254.1.1", AF_INET6, B, 0 },
 		{ "0.0.0.0", AF_INET6, B, 0 },
+		/* Our own fakes, printed and resolved again: already ours. */
+		{ "64:ff9b:1::5", AF_UNSPEC, V4, 0 },
+		{ "64:ff9b:1::5", AF_INET, B, 0 },
+		{ "240.1.2.3", AF_INET6, B, 0 },
+		{ "240.1.2.3", AF_UNSPEC, V6, 0 },
 		/* The program asked for this very family: its business. */
 		{ "2001:db8::1", AF_INET6, V4, 0 },
 		{ "192.0.2.1", AF_INET, V6, 0 },
