@@ -332,6 +332,7 @@ d_users_file(struct parse *p, const struct conflex_line *l)
 	}
 	if ((p->c->users_file = strdup(l->words[1])) == NULL)
 		oom(p, l->lineno);
+	p->c->users_file_line = l->lineno;
 }
 
 static void
@@ -943,6 +944,18 @@ resolve_near(const char *conf_path, const char *file)
 	return out;
 }
 
+/* Whether path can be opened for reading now; errno says why not. */
+static int
+conf_file_readable(const char *path)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	close(fd);
+	return 1;
+}
+
 /*
  * Reads, parses and completes a config file: with path NULL, the
  * built-in defaults. Errors go to *errs (set up by the caller with
@@ -976,6 +989,14 @@ conf_load(const char *path, struct conf_errors *errs)
 		c->users_file = users_path;
 	}
 	if (c->auth & AUTH_PASSWORD) {
+		/* The usual mistake is the path: say where it was written. */
+		if (!conf_file_readable(c->users_file)) {
+			conf_error(errs, c->users_file_line,
+			    "users-file %s: cannot open: %s", c->users_file,
+			    strerror(errno));
+			conf_free(c);
+			return NULL;
+		}
 		if ((c->users = users_load(c->users_file, errs)) == NULL) {
 			conf_free(c);
 			return NULL;

@@ -90,6 +90,7 @@ struct gw_conf {
 
 	unsigned int		 auth;		/* AUTH_* set */
 	char			*users_file;
+	unsigned int		 users_file_line; /* for its errors */
 	struct users		*users;		/* loaded with the config */
 
 	enum family_pref	 family;

@@ -127,16 +127,28 @@ test_check_missing_file_fails(void **state)
 	free(err);
 }
 
+/*
+ * The shipped router example names a users file beside it, as an
+ * installed one would have: check it in a copy with such a file.
+ */
 static void
 test_check_repo_sample_config(void **state)
 {
-	char	path[PATH_MAX], *err;
+	char	src[PATH_MAX], path[PATH_MAX], users[PATH_MAX], hash[256];
+	char	*text, *err;
 	int	rc;
 
 	(void)state;
-	h_srcpath(path, sizeof(path), "conf/gatewayd.conf");
-	if (access(path, R_OK) != 0)
+	h_srcpath(src, sizeof(src), "conf/gatewayd.conf");
+	if ((text = h_read_file(src, NULL)) == NULL)
 		skip();
+	h_tmp(path, sizeof(path), "sample-gatewayd.conf");
+	h_tmp(users, sizeof(users), "users");
+	assert_int_equal(h_write_file(path, "%s", text), 0);
+	free(text);
+	assert_int_equal(h_crypt("correct horse", "$6$", hash, sizeof(hash)),
+	    0);
+	assert_int_equal(h_write_file(users, "admin:%s\n", hash), 0);
 	rc = gw_run("-t", "-c", path, NULL);
 	if (rc != 0)
 		show();
@@ -144,6 +156,25 @@ test_check_repo_sample_config(void **state)
 	err = h_read_file(errp, NULL);
 	assert_non_null(err);
 	assert_non_null(strstr(err, "configuration OK"));
+	free(err);
+}
+
+/* A users file that is not there is named at its users-file line. */
+static void
+test_check_missing_users_file_names_line(void **state)
+{
+	char	path[PATH_MAX], *err;
+
+	(void)state;
+	h_tmp(path, sizeof(path), "no-users.conf");
+	assert_int_equal(h_write_file(path, "listen 127.0.0.1:1080\n"
+	    "client pass from any\nauth password\n"
+	    "users-file does-not-exist\npass to any\n"), 0);
+	assert_int_equal(gw_run("-t", "-c", path, NULL), 1);
+	err = h_read_file(errp, NULL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "no-users.conf:4: users-file "));
+	assert_non_null(strstr(err, "does-not-exist: cannot open"));
 	free(err);
 }
 
@@ -305,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_missing_argument_exits_two),
 		cmocka_unit_test(test_check_missing_file_fails),
 		cmocka_unit_test(test_check_repo_sample_config),
+		cmocka_unit_test(test_check_missing_users_file_names_line),
 		cmocka_unit_test(test_check_good_fixtures_pass),
 		cmocka_unit_test(test_check_bad_fixtures_fail_with_file_line),
 		cmocka_unit_test(test_check_password_config_with_users_file),
