@@ -1,0 +1,675 @@
+/*
+ * it_shim_netns.c - libsocks64 end to end, across an IPv4/IPv6 boundary
+ * built from network namespaces (RFC 3089 section 2's four cases).
+ *
+ *   s64shim-c4 (IPv4 only: IPv6 disabled)   192.0.2.2 -------.
+ *   s64shim-c6 (IPv6 only)           2001:db8:c6::2 -------. |
+ *                                                          | |
+ *   s64shim-gw (dual stack, forwarding off, gatewayd on     | |
+ *              192.0.2.1:1080 and [2001:db8:c6::1]:1080) --'-'
+ *        |                         |
+ *   s64shim-s4 198.51.100.2     s64shim-s6 2001:db8:5::2
+ *   (IPv4 only, www4.example)   (IPv6 only, www6.example)
+ *
+ * The server names exist only in the gateway's namespace (its private
+ * /etc/hosts, with a resolv.conf pointing at 127.0.0.1 so no query could
+ * leave); the clients' resolv.conf points at their own loopback too.
+ * Real programs, unchanged, are run in the client namespaces with the
+ * library preloaded: curl, wget, python3 urllib, git over dumb HTTP,
+ * tests/tools/nbclient (poll/select/epoll) and Firefox ESR headless.
+ * The namespaces are made at the start (stale ones of an earlier run
+ * removed first) and always removed at the end. Needs root; skipped
+ * otherwise.
+ *
+ * Under a sanitizer build the library carries the sanitizer runtime,
+ * which must come first in LD_PRELOAD. curl, wget, git (through
+ * git-remote-http, which is curl) and Firefox do not run with the ASan
+ * runtime preloaded (curl and wget deadlock in setlocale, Firefox's own
+ * allocator crashes), so they use the plain build's library when it
+ * exists (CI builds it first) and are skipped otherwise; python3 and
+ * nbclient run with the sanitized library.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define NS		"s64shim"	/* prefix of everything made here */
+#define GW4		"192.0.2.1:1080"
+#define GW6		"[2001:db8:c6::1]:1080"
+#define MARK4		"socks64-marker-v4-7d1e"
+#define MARK6		"socks64-marker-v6-93ab"
+#define MARKFF		"socks64-firefox-c05f"
+#define RUN_MS		20000		/* one client program */
+#define FAST_MS		3000		/* "fails fast" */
+#define FIREFOX_MS	90000
+
+static int	ready;			/* topology up and gateway running */
+static char	why_not[256];		/* reason the tests are skipped */
+static char	ip_cmd[64];
+static char	python[64];
+static char	lib_own[PATH_MAX];	/* this build's library */
+static char	lib_plain[PATH_MAX];	/* a library any program can take */
+static char	san_rt[PATH_MAX];	/* sanitizer runtime to preload, or "" */
+static char	www4[PATH_MAX], www6[PATH_MAX];
+static char	log_gw[PATH_MAX], log_h4[PATH_MAX], log_h6[PATH_MAX];
+static char	out_path[PATH_MAX], err_path[PATH_MAX], conf[PATH_MAX];
+static struct h_proc gw_proc, h4_proc, h6_proc;
+
+/* The topology, as the shell script an operator would type. */
+static const char setup_script[] =
+"set -e\n"
+"for n in c4 c6 gw s4 s6; do ip netns add " NS "-$n;"
+" ip -n " NS "-$n link set lo up; done\n"
+"for n in c4 c6 s4 s6; do\n"
+"  ip link add " NS "-$n type veth peer name " NS "-g$n\n"
+"  ip link set " NS "-$n netns " NS "-$n\n"
+"  ip link set " NS "-g$n netns " NS "-gw\n"
+"done\n"
+"for n in c4 s4; do ip netns exec " NS "-$n sysctl -qw"
+" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1;"
+" done\n"
+"ip netns exec " NS "-gw sysctl -qw net.ipv4.ip_forward=0"
+" net.ipv6.conf.all.forwarding=0\n"
+"ip -n " NS "-c4 addr add 192.0.2.2/24 dev " NS "-c4\n"
+"ip -n " NS "-gw addr add 192.0.2.1/24 dev " NS "-gc4\n"
+"ip -n " NS "-s4 addr add 198.51.100.2/24 dev " NS "-s4\n"
+"ip -n " NS "-gw addr add 198.51.100.1/24 dev " NS "-gs4\n"
+"ip -n " NS "-c6 addr add 2001:db8:c6::2/64 dev " NS "-c6 nodad\n"
+"ip -n " NS "-gw addr add 2001:db8:c6::1/64 dev " NS "-gc6 nodad\n"
+"ip -n " NS "-s6 addr add 2001:db8:5::2/64 dev " NS "-s6 nodad\n"
+"ip -n " NS "-gw addr add 2001:db8:5::1/64 dev " NS "-gs6 nodad\n"
+"for n in c4 c6 s4 s6; do ip -n " NS "-$n link set " NS "-$n up;"
+" ip -n " NS "-gw link set " NS "-g$n up; done\n"
+"for n in c4 c6 gw; do mkdir -p /etc/netns/" NS "-$n;"
+" printf 'nameserver 127.0.0.1\\n' > /etc/netns/" NS "-$n/resolv.conf;"
+" printf '127.0.0.1 localhost\\n::1 localhost\\n'"
+" > /etc/netns/" NS "-$n/hosts; done\n"
+"printf '2001:db8:5::2 www6.example\\n198.51.100.2 www4.example\\n'"
+" >> /etc/netns/" NS "-gw/hosts\n";
+
+/*
+ * Removes everything named NS-*: processes left in those namespaces
+ * (ours: only this test makes them), the namespaces, their /etc/netns
+ * files. Run before setup (a crashed earlier run) and at teardown.
+ */
+static const char teardown_script[] =
+"for n in $(ip netns list | sed -n 's/^\\(" NS "-[a-z0-9]*\\).*/\\1/p');"
+" do\n"
+"  for p in $(ip netns pids $n 2>/dev/null); do kill -9 $p; done\n"
+"  ip netns del $n\n"
+"done\n"
+"rm -rf /etc/netns/" NS "-*\n";
+
+static int
+run_script(const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	char *argv[] = { "/bin/sh", path, NULL };
+
+	h_tmp(path, sizeof(path), name);
+	if (h_write_file(path, "%s", text) == -1)
+		return -1;
+	return h_run(argv, out_path, err_path, 20000);
+}
+
+static int
+find_cmd(const char *const *cands, char *out, size_t len)
+{
+	for (; *cands != NULL; cands++)
+		if (access(*cands, X_OK) == 0) {
+			snprintf(out, len, "%s", *cands);
+			return 0;
+		}
+	return -1;
+}
+
+/* Whether a program is installed (on PATH). */
+static int
+have(const char *prog)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
+	return system(cmd) == 0;
+}
+
+/*
+ * The sanitizer runtime of this build (it must be first in LD_PRELOAD),
+ * and a library that third-party programs can take.
+ */
+static void
+pick_libraries(void)
+{
+	const char *san = getenv("SANITIZE");
+	const char *rt = NULL;
+	char cmd[128];
+	FILE *p;
+
+	h_bin(lib_own, sizeof(lib_own), "libsocks64.so");
+	snprintf(lib_plain, sizeof(lib_plain), "%s", lib_own);
+	san_rt[0] = '\0';
+	if (san == NULL || *san == '\0')
+		return;
+	rt = strcmp(san, "thread") == 0 ? "libtsan.so" : "libasan.so";
+	snprintf(cmd, sizeof(cmd), "cc -print-file-name=%s", rt);
+	if ((p = popen(cmd, "r")) != NULL) {
+		if (fgets(san_rt, sizeof(san_rt), p) == NULL)
+			san_rt[0] = '\0';
+		san_rt[strcspn(san_rt, "\n")] = '\0';
+		pclose(p);
+	}
+	h_srcpath(lib_plain, sizeof(lib_plain), "build/libsocks64.so");
+	if (access(lib_plain, R_OK) != 0)
+		lib_plain[0] = '\0';
+}
+
+static int
+wait_http(const char *ns, const char *url)
+{
+	char *argv[] = { ip_cmd, "netns", "exec", (char *)ns, "curl", "-s",
+	    "-o", "/dev/null", "-m", "1", (char *)url, NULL };
+	int64_t end = h_now_ms() + 10000;
+
+	while (h_now_ms() < end) {
+		if (h_run(argv, NULL, NULL, 3000) == 0)
+			return 0;
+		h_sleep_ms(50);
+	}
+	return -1;
+}
+
+static int
+start_http(struct h_proc *p, const char *ns, const char *addr,
+    const char *dir, const char *log)
+{
+	char *argv[] = { ip_cmd, "netns", "exec", (char *)ns, python, "-m",
+	    "http.server", "--bind", (char *)addr, "--directory", (char *)dir,
+	    "80", NULL };
+	struct h_spawn_opts o = { .out_path = log, .err_path = log,
+	    .listen_fd = -1 };
+
+	return h_spawn(p, argv, &o);
+}
+
+/* The served files: a marker page each, and a dumb-HTTP git repository. */
+static int
+make_content(void)
+{
+	char path[PATH_MAX + 32], cmd[4 * PATH_MAX + 512];
+
+	h_tmp(www4, sizeof(www4), "www4");
+	h_tmp(www6, sizeof(www6), "www6");
+	if (mkdir(www4, 0755) == -1 || mkdir(www6, 0755) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/index.html", www4);
+	if (h_write_file(path, "<html><body>%s</body></html>\n", MARK4))
+		return -1;
+	snprintf(path, sizeof(path), "%s/index.html", www6);
+	if (h_write_file(path, "<html><body>%s</body></html>\n", MARK6))
+		return -1;
+	snprintf(path, sizeof(path), "%s/" MARKFF ".html", www6);
+	if (h_write_file(path, "<html><body><h1>%s</h1></body></html>\n",
+	    MARKFF))
+		return -1;
+	if (!have("git"))
+		return 0;
+	snprintf(cmd, sizeof(cmd),
+	    "set -e; cd '%s'; export HOME='%s' GIT_CONFIG_NOSYSTEM=1;"
+	    " git init -q -b main src; cd src; echo hello > f; git add f;"
+	    " git -c user.name=t -c user.email=t@example.org commit -qm init;"
+	    " cd ..; git clone -q --bare src '%s/repo.git';"
+	    " cd '%s/repo.git'; git update-server-info",
+	    www6, www6, www6, www6);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+group_setup(void **state)
+{
+	static const char *const ips[] = { "/usr/sbin/ip", "/sbin/ip",
+	    "/usr/bin/ip", "/bin/ip", NULL };
+	static const char *const pys[] = { "/usr/bin/python3",
+	    "/usr/local/bin/python3", NULL };
+	char gwbin[PATH_MAX];
+	char *gw_argv[] = { ip_cmd, "netns", "exec", NS "-gw", gwbin, "-f",
+	    "-l", GW4, "-l", GW6, "-a", "192.0.2.0/24", "-a",
+	    "2001:db8:c6::/64", NULL };
+	struct h_spawn_opts o = { .listen_fd = -1 };
+
+	(void)state;
+	h_tmp(out_path, sizeof(out_path), "run.out");
+	h_tmp(err_path, sizeof(err_path), "run.err");
+	h_tmp(conf, sizeof(conf), "socks64.conf");
+	/* Only SOCKS64_GATEWAY: no /etc/socks64.conf of the host counts. */
+	if (h_write_file(conf, "# empty: the gateway comes from the "
+	    "environment\n") == -1)
+		return -1;
+	h_tmp(log_gw, sizeof(log_gw), "gatewayd.log");
+	h_tmp(log_h4, sizeof(log_h4), "http4.log");
+	h_tmp(log_h6, sizeof(log_h6), "http6.log");
+	pick_libraries();
+	if (getuid() != 0) {
+		snprintf(why_not, sizeof(why_not), "not root");
+		return 0;
+	}
+	if (find_cmd(ips, ip_cmd, sizeof(ip_cmd)) == -1 ||
+	    find_cmd(pys, python, sizeof(python)) == -1 || !have("curl")) {
+		snprintf(why_not, sizeof(why_not), "ip, python3 or curl "
+		    "missing");
+		return 0;
+	}
+	h_bin(gwbin, sizeof(gwbin), "gatewayd");
+	if (access(lib_own, R_OK) != 0 || access(gwbin, X_OK) != 0) {
+		snprintf(why_not, sizeof(why_not), "build libsocks64.so and "
+		    "gatewayd first");
+		return 0;
+	}
+	run_script("teardown0.sh", teardown_script);
+	if (run_script("setup.sh", setup_script) != 0) {
+		h_log_dump(err_path);
+		snprintf(why_not, sizeof(why_not), "cannot make network "
+		    "namespaces here (see run.err above)");
+		run_script("teardown1.sh", teardown_script);
+		return 0;
+	}
+	if (make_content() == -1 ||
+	    start_http(&h4_proc, NS "-s4", "198.51.100.2", www4, log_h4) ||
+	    start_http(&h6_proc, NS "-s6", "2001:db8:5::2", www6, log_h6))
+		return -1;
+	o.out_path = o.err_path = log_gw;
+	if (h_spawn(&gw_proc, gw_argv, &o) == -1 ||
+	    !h_log_wait(log_gw, "started", 5000) ||
+	    wait_http(NS "-gw", "http://www6.example/") == -1 ||
+	    wait_http(NS "-gw", "http://www4.example/") == -1) {
+		h_log_dump(log_gw);
+		h_log_dump(log_h6);
+		return -1;
+	}
+	ready = 1;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	if (getuid() != 0 || ip_cmd[0] == '\0')
+		return 0;
+	h_proc_stop(&gw_proc);
+	h_proc_stop(&h4_proc);
+	h_proc_stop(&h6_proc);
+	run_script("teardown.sh", teardown_script);
+	return 0;
+}
+
+static void
+need_ready(void)
+{
+	if (!ready) {
+		print_message("skipped: %s\n", why_not);
+		skip();
+	}
+}
+
+static void
+empty(const char *path)
+{
+	(void)!truncate(path, 0);
+}
+
+/*
+ * Runs cmd (NULL-ended) in namespace ns with the library preloaded and
+ * the gateway set; stdout and stderr to out_path/err_path (truncated
+ * first). third_party: a program that cannot take a sanitizer runtime
+ * (skipped if no plain library exists). Returns the exit code, or -1
+ * on a timeout; *ms gets the run time when ms is not NULL.
+ */
+static int
+run_in(const char *ns, const char *gw, int third_party, int timeout_ms,
+    int64_t *ms, const char *const *cmd)
+{
+	char preload[2 * PATH_MAX + 16], gwv[128], dir[PATH_MAX];
+	char home[PATH_MAX + 8], confv[PATH_MAX + 16];
+	char *argv[40];
+	const char *lib = third_party ? lib_plain : lib_own;
+	int64_t t0;
+	int n = 0, r;
+
+	if (lib[0] == '\0') {
+		print_message("skipped: a sanitizer runtime cannot be "
+		    "preloaded into %s, and no plain build/libsocks64.so "
+		    "exists\n", cmd[0]);
+		skip();
+	}
+	if (!third_party && san_rt[0] != '\0')
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s %s", san_rt,
+		    lib);
+	else
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
+	snprintf(gwv, sizeof(gwv), "SOCKS64_GATEWAY=%s", gw);
+	/* An empty home: no user's dotfiles (.curlrc, .gitconfig) count. */
+	h_tmp(dir, sizeof(dir), "home");
+	mkdir(dir, 0700);
+	snprintf(home, sizeof(home), "HOME=%s", dir);
+	argv[n++] = ip_cmd;
+	argv[n++] = "netns";
+	argv[n++] = "exec";
+	argv[n++] = (char *)ns;
+	argv[n++] = "/usr/bin/env";
+	argv[n++] = preload;
+	argv[n++] = gwv;
+	argv[n++] = home;
+	snprintf(confv, sizeof(confv), "SOCKS64_CONF=%s", conf);
+	argv[n++] = confv;
+	argv[n++] = "ASAN_OPTIONS=detect_leaks=0";
+	while (*cmd != NULL && n < 39)
+		argv[n++] = (char *)*cmd++;
+	argv[n] = NULL;
+	empty(out_path);
+	empty(err_path);
+	t0 = h_now_ms();
+	r = h_run(argv, out_path, err_path, timeout_ms);
+	if (ms != NULL)
+		*ms = h_now_ms() - t0;
+	if (r != 0) {
+		print_message("exit %d; stdout and stderr:\n", r);
+		h_log_dump(out_path);
+		h_log_dump(err_path);
+	}
+	return r;
+}
+
+static void
+assert_output_has(const char *needle)
+{
+	if (!h_log_has(out_path, needle)) {
+		print_message("no \"%s\" in:\n", needle);
+		h_log_dump(out_path);
+		fail();
+	}
+}
+
+/* The gateway logged a relay of this name, from this client. */
+static void
+assert_gateway_relayed(const char *client, const char *dest)
+{
+	char c[64], d[128];
+
+	snprintf(c, sizeof(c), "client=%s", client);
+	snprintf(d, sizeof(d), "dest=%s", dest);
+	if (!h_log_line(log_gw, 3000, c, d, "rep=0", NULL)) {
+		h_log_dump(log_gw);
+		fail_msg("gateway did not relay %s for %s", dest, client);
+	}
+}
+
+#define CMD(...)	((const char *const[]){ __VA_ARGS__, NULL })
+
+/* RFC 3089 section 2, case by case, with curl. */
+static void
+test_curl_v4_client_to_v6_server(void **state)
+{
+	(void)state;
+	need_ready();
+	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	    CMD("curl", "-sS", "-m", "10", "http://www6.example/")), 0);
+	assert_output_has(MARK6);
+	assert_gateway_relayed("192.0.2.2", "www6.example:80");
+}
+
+static void
+test_curl_v4_client_to_v4_server(void **state)
+{
+	(void)state;
+	need_ready();
+	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	    CMD("curl", "-sS", "-m", "10", "http://www4.example/")), 0);
+	assert_output_has(MARK4);
+	assert_gateway_relayed("192.0.2.2", "www4.example:80");
+}
+
+static void
+test_curl_v6_client_to_v4_server(void **state)
+{
+	(void)state;
+	need_ready();
+	assert_int_equal(run_in(NS "-c6", GW6, 1, RUN_MS, NULL,
+	    CMD("curl", "-sS", "-m", "10", "http://www4.example/")), 0);
+	assert_output_has(MARK4);
+	assert_gateway_relayed("[2001:db8:c6::2]", "www4.example:80");
+}
+
+static void
+test_curl_v6_client_to_v6_server(void **state)
+{
+	(void)state;
+	need_ready();
+	assert_int_equal(run_in(NS "-c6", GW6, 1, RUN_MS, NULL,
+	    CMD("curl", "-sS", "-m", "10", "http://www6.example/")), 0);
+	assert_output_has(MARK6);
+	assert_gateway_relayed("[2001:db8:c6::2]", "www6.example:80");
+}
+
+/*
+ * Literals of a family the client has no address of go through the
+ * gateway as ATYP IPv6/IPv4; on the IPv6-only client curl's AF_INET
+ * socket is replaced by an IPv6 one to reach the gateway.
+ */
+static void
+test_curl_literal_of_missing_family(void **state)
+{
+	(void)state;
+	need_ready();
+	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	    CMD("curl", "-sS", "-m", "10", "http://[2001:db8:5::2]/")), 0);
+	assert_output_has(MARK6);
+	assert_int_equal(run_in(NS "-c6", GW6, 1, RUN_MS, NULL,
+	    CMD("curl", "-sS", "-m", "10", "http://198.51.100.2/")), 0);
+	assert_output_has(MARK4);
+	assert_gateway_relayed("[2001:db8:c6::2]", "198.51.100.2:80");
+}
+
+static void
+test_wget_v4_client_to_v6_server(void **state)
+{
+	(void)state;
+	need_ready();
+	if (!have("wget"))
+		skip();
+	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	    CMD("wget", "-q", "-O", "-", "-T", "10", "-t", "1",
+	    "http://www6.example/")), 0);
+	assert_output_has(MARK6);
+}
+
+static void
+test_python_urllib_v4_client_to_v6_server(void **state)
+{
+	(void)state;
+	need_ready();
+	assert_int_equal(run_in(NS "-c4", GW4, 0, RUN_MS, NULL,
+	    CMD(python, "-c", "import urllib.request as u; print(u.urlopen("
+	    "'http://www6.example/', timeout=10).read().decode())")), 0);
+	assert_output_has(MARK6);
+}
+
+static void
+test_git_ls_remote_v4_client_to_v6_server(void **state)
+{
+	(void)state;
+	need_ready();
+	if (!have("git"))
+		skip();
+	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	    CMD("git", "ls-remote", "http://www6.example/repo.git")), 0);
+	assert_output_has("refs/heads/main");
+	assert_true(h_log_has(log_h6, "GET /repo.git/info/refs"));
+}
+
+/*
+ * The non-blocking connect of event loops: EINPROGRESS, writability
+ * with poll/select/epoll, SO_ERROR 0, the first byte read the server's,
+ * getpeername the fake address it connected to.
+ */
+static void
+test_nbclient_nonblocking_each_wait(void **state)
+{
+	static const char *const modes[] = { "poll", "select", "epoll" };
+	char tool[PATH_MAX];
+	size_t i;
+
+	(void)state;
+	need_ready();
+	h_bin(tool, sizeof(tool), "tools/nbclient");
+	if (access(tool, X_OK) != 0)
+		skip();
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(run_in(NS "-c4", GW4, 0, RUN_MS, NULL,
+		    CMD(tool, "-m", modes[i], "www6.example", "80", "/")), 0);
+		assert_output_has("matches=yes");
+		assert_output_has(MARK6);
+		assert_int_equal(run_in(NS "-c6", GW6, 0, RUN_MS, NULL,
+		    CMD(tool, "-m", modes[i], "www4.example", "80", "/")), 0);
+		assert_output_has("matches=yes");
+		assert_output_has(MARK4);
+	}
+}
+
+/*
+ * An unknown name and a refused port fail at once with the program's
+ * usual "couldn't connect" (curl exit 7), not after a timeout.
+ */
+static void
+test_unknown_name_and_refused_port_fail_fast(void **state)
+{
+	int64_t ms;
+
+	(void)state;
+	need_ready();
+	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, &ms,
+	    CMD("curl", "-sS", "-m", "10", "http://nosuch.example/")), 7);
+	assert_true(ms < FAST_MS);
+	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, &ms,
+	    CMD("curl", "-sS", "-m", "10", "http://www6.example:81/")), 7);
+	assert_true(ms < FAST_MS);
+	assert_int_equal(run_in(NS "-c6", GW6, 0, RUN_MS, &ms,
+	    CMD(python, "-c", "import urllib.request as u\n"
+	    "try:\n u.urlopen('http://nosuch.example/', timeout=10)\n"
+	    "except OSError as e:\n print('failed', e)\n")), 0);
+	assert_true(ms < FAST_MS);
+	assert_output_has("failed");
+}
+
+/* socks64-run puts the library in LD_PRELOAD and the gateway in env. */
+static void
+test_socks64_run_wrapper(void **state)
+{
+	char run[PATH_MAX];
+	char *argv[] = { ip_cmd, "netns", "exec", NS "-c4", run, "-g", GW4,
+	    "curl", "-sS", "-m", "10", "http://www6.example/", NULL };
+	const char *lib = lib_plain;
+
+	(void)state;
+	need_ready();
+	h_bin(run, sizeof(run), "socks64-run");
+	/*
+	 * It preloads the library next to itself, this build's, which
+	 * under a sanitizer curl cannot take.
+	 */
+	if (access(run, X_OK) != 0 || strcmp(lib, lib_own) != 0) {
+		print_message("skipped: sanitizer build\n");
+		skip();
+	}
+	empty(out_path);
+	assert_int_equal(h_run(argv, out_path, err_path, RUN_MS), 0);
+	assert_output_has(MARK6);
+}
+
+/*
+ * Firefox ESR, headless, fresh profile, from the IPv4-only client to
+ * the IPv6-only server: the page's request must reach the server (its
+ * log) and the screenshot be written. Firefox's own background
+ * connections (updates, telemetry) are refused by the gateway, which
+ * cannot resolve those names here.
+ */
+static void
+test_firefox_headless_v4_client_to_v6_server(void **state)
+{
+	char home[PATH_MAX], prof[PATH_MAX + 8], shot[PATH_MAX];
+	char hv[PATH_MAX + 8];
+	char prefs[PATH_MAX + 16];
+	struct stat st;
+	int r;
+
+	(void)state;
+	need_ready();
+	if (!have("firefox-esr")) {
+		print_message("skipped: firefox-esr is not installed\n");
+		skip();
+	}
+	h_tmp(home, sizeof(home), "ffhome");
+	snprintf(prof, sizeof(prof), "%s/profile", home);
+	h_tmp(shot, sizeof(shot), "firefox.png");
+	mkdir(home, 0700);
+	mkdir(prof, 0700);
+	/* Fewer background connections; no first-run pages. */
+	snprintf(prefs, sizeof(prefs), "%s/user.js", prof);
+	h_write_file(prefs,
+	    "user_pref(\"app.update.enabled\", false);\n"
+	    "user_pref(\"browser.shell.checkDefaultBrowser\", false);\n"
+	    "user_pref(\"datareporting.policy.dataSubmissionEnabled\", "
+	    "false);\n"
+	    "user_pref(\"toolkit.telemetry.enabled\", false);\n"
+	    "user_pref(\"network.captive-portal-service.enabled\", false);\n"
+	    "user_pref(\"network.connectivity-service.enabled\", false);\n");
+	snprintf(hv, sizeof(hv), "HOME=%s", home);
+	r = run_in(NS "-c4", GW4, 1, FIREFOX_MS, NULL,
+	    CMD("env", hv, "MOZ_CRASHREPORTER_DISABLE=1", "firefox-esr",
+	    "--headless", "--no-remote", "--profile", prof, "--screenshot",
+	    shot, "http://www6.example/" MARKFF ".html"));
+	if (!h_log_has(log_h6, "GET /" MARKFF ".html")) {
+		h_log_dump(log_h6);
+		fail_msg("firefox (exit %d) did not fetch the page", r);
+	}
+	assert_gateway_relayed("192.0.2.2", "www6.example:80");
+	assert_int_equal(stat(shot, &st), 0);
+	assert_true(st.st_size > 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_curl_v4_client_to_v6_server),
+		cmocka_unit_test(test_curl_v4_client_to_v4_server),
+		cmocka_unit_test(test_curl_v6_client_to_v4_server),
+		cmocka_unit_test(test_curl_v6_client_to_v6_server),
+		cmocka_unit_test(test_curl_literal_of_missing_family),
+		cmocka_unit_test(test_wget_v4_client_to_v6_server),
+		cmocka_unit_test(test_python_urllib_v4_client_to_v6_server),
+		cmocka_unit_test(test_git_ls_remote_v4_client_to_v6_server),
+		cmocka_unit_test(test_nbclient_nonblocking_each_wait),
+		cmocka_unit_test(test_unknown_name_and_refused_port_fail_fast),
+		cmocka_unit_test(test_socks64_run_wrapper),
+		cmocka_unit_test(test_firefox_headless_v4_client_to_v6_server),
+	};
+
+	/* This test makes its own namespaces; the harness must not move
+	 * it into a private one first. */
+	setenv("SOCKS64_IT_NO_NETNS", "1", 1);
+	h_init();
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
