@@ -126,6 +126,7 @@ main_load(const struct main_opts *o, struct conf_errors *errs)
 		return NULL;
 	}
 	before = errs->count;
+	errs->file = "gatewayd";	/* these come from the command line */
 	if (o->nlistens > 0)
 		conf_clear_listens(c);
 	for (i = 0; i < o->nlistens; i++)
