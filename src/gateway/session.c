@@ -26,9 +26,9 @@
  * stack before it turns to malloc. Measured on a painted stack
  * (tests/unit/test_session_stack.c, and by hand against a local resolver
  * answering 200 records): 10 KiB for /etc/hosts, 26 KiB for DNS (28 KiB
- * under ASan), 12 KiB for yescrypt in users_check(). 64 KiB would hold
- * that; 128 KiB leaves room for heavier NSS modules (resolve, ldap) and
- * sanitizer frames, and costs only address space until touched.
+ * under ASan), 8 KiB for yescrypt in users_check() (12 under ASan).
+ * 64 KiB would hold that; 128 KiB leaves room for heavier NSS modules
+ * (resolve, ldap) and costs only address space until touched.
  */
 #define SESSION_STACK	(128 * 1024)
 

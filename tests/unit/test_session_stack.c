@@ -84,6 +84,25 @@ check_user(void *arg)
 	checked = users_check(arg, "alice", "secret");
 }
 
+/*
+ * Whether /etc/hosts names localhost: only then is looking it up sure
+ * to stay on this host (no query to a name server).
+ */
+static int
+hosts_has_localhost(void)
+{
+	char	 line[512];
+	FILE	*f = fopen("/etc/hosts", "r");
+	int	 found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = line[0] != '#' && strstr(line, "localhost") != NULL;
+	fclose(f);
+	return found;
+}
+
 static void
 test_stack_getaddrinfo(void **state)
 {
@@ -92,6 +111,8 @@ test_stack_getaddrinfo(void **state)
 	size_t		 i, used, base;
 
 	(void)state;
+	if (!hosts_has_localhost())
+		names[0] = NULL;
 	base = stack_used(gai, "127.0.0.1");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (names[i] == NULL)
