@@ -345,8 +345,8 @@ main_loop(const struct main_opts *o, int sigfd)
 				if (sig == SIGHUP)
 					main_reload(o);
 				else {
-					log_info("signal %d: shutting down",
-					    sig);
+					log_info("%s: shutting down",
+					    sig == SIGINT ? "SIGINT" : "SIGTERM");
 					free(pfd);
 					return;
 				}
