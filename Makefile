@@ -17,6 +17,8 @@ mandir		?= $(datarootdir)/man
 sysconfdir	?= $(PREFIX)/etc
 pkgconfigdir	?= $(libdir)/pkgconfig
 systemdunitdir	?= $(libdir)/systemd/system
+# The file libsocks64 reads (SOCKS64_CONF overrides it at run time).
+socks64conf	?= /etc/socks64.conf
 DESTDIR		?=
 
 CC		?= cc
@@ -101,6 +103,7 @@ $(LIBSOCKS64): $(LIB_OBJ) $(COMMON_OBJ) $(wildcard $(LIB_MAP))
 	    -o $@ $(LIB_OBJ) $(COMMON_OBJ) -ldl
 
 # socks64-run looks for the library in the libdir it is installed for.
+$(B)/obj/src/lib/config.o: CPPFLAGS_ALL += -DSHIM_CONF_PATH='"$(socks64conf)"'
 $(call obj,$(RUN_SRC)): CPPFLAGS_ALL += -DSOCKS64_LIBDIR='"$(libdir)"'
 $(SOCKS64_RUN): $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
@@ -178,13 +181,34 @@ install: all
 	sed 's|@sbindir@|$(sbindir)|g; s|@sysconfdir@|$(sysconfdir)|g' \
 	    conf/gatewayd.service > $(DESTDIR)$(systemdunitdir)/gatewayd.service
 	install -m 644 conf/gatewayd.socket $(DESTDIR)$(systemdunitdir)/
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir) \
+	    $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir) \
+	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man3
+	install -m 755 $(LIBSOCKS64) $(DESTDIR)$(libdir)/libsocks64.so
+	install -m 755 $(SOCKS64_RUN) $(DESTDIR)$(bindir)/socks64-run
+	install -m 644 include/socks64.h $(DESTDIR)$(includedir)/
+	sed 's|@prefix@|$(PREFIX)|g; s|@libdir@|$(libdir)|g; \
+	    s|@includedir@|$(includedir)|g; s|@version@|0.1.0|g' \
+	    conf/socks64.pc.in > $(DESTDIR)$(pkgconfigdir)/socks64.pc
+	install -m 644 man/socks64-run.1 $(DESTDIR)$(mandir)/man1/
+	install -m 644 man/libsocks64.3 $(DESTDIR)$(mandir)/man3/
+	install -m 644 man/socks64.conf.5 $(DESTDIR)$(mandir)/man5/
+	test -e $(DESTDIR)$(socks64conf) || \
+	    install -D -m 644 conf/socks64.conf $(DESTDIR)$(socks64conf)
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/gatewayd \
 	    $(DESTDIR)$(mandir)/man8/gatewayd.8 \
 	    $(DESTDIR)$(mandir)/man5/gatewayd.conf.5 \
 	    $(DESTDIR)$(systemdunitdir)/gatewayd.service \
-	    $(DESTDIR)$(systemdunitdir)/gatewayd.socket
+	    $(DESTDIR)$(systemdunitdir)/gatewayd.socket \
+	    $(DESTDIR)$(libdir)/libsocks64.so \
+	    $(DESTDIR)$(bindir)/socks64-run \
+	    $(DESTDIR)$(includedir)/socks64.h \
+	    $(DESTDIR)$(pkgconfigdir)/socks64.pc \
+	    $(DESTDIR)$(mandir)/man1/socks64-run.1 \
+	    $(DESTDIR)$(mandir)/man3/libsocks64.3 \
+	    $(DESTDIR)$(mandir)/man5/socks64.conf.5
 
 clean:
 	rm -rf build

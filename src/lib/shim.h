@@ -38,7 +38,9 @@ void	*real_symbol(const char *symbol);
 /* ---------------------------------------------------------------- */
 /* config.c: /etc/socks64.conf and the SOCKS64_* environment          */
 
-#define SHIM_CONF_PATH		"/etc/socks64.conf"
+#ifndef SHIM_CONF_PATH
+#define SHIM_CONF_PATH		"/etc/socks64.conf"	/* make socks64conf= */
+#endif
 #define SHIM_DEFAULT_PORT	1080
 #define SHIM_DEFAULT_TIMEOUT_MS	10000
 /* Class E: never routed, yet public to browsers; see libsocks64(3). */
