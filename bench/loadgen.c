@@ -908,9 +908,10 @@ static int
 lg_hold(const struct lg_opts *o)
 {
 	struct lg_engine	e;
-	int64_t			t0, deadline, open_ns;
+	int64_t			t0, deadline, open_ns, last;
 	long			rss0, avail0, avail1, hwm, hwm_end;
-	uint64_t		held, alive = 0, dead = 0;
+	uint64_t		held, alive = 0, dead = 0, progress;
+	int			stalled = 0;
 	size_t			next = 0, i;
 	struct epoll_event	ev;
 
@@ -920,12 +921,26 @@ lg_hold(const struct lg_opts *o)
 	avail0 = lg_memavail_kib();
 	t0 = lg_now_ns();
 	deadline = t0 + (int64_t)(o->limit_s * 1e9);
+	last = t0;
+	progress = 0;
 	while (lg_now_ns() < deadline) {
 		while (next < e.nc && e.inflight < o->conc)
 			lg_conn_start(&e, &e.c[next++]);
 		if (e.inflight == 0 && next == e.nc)
 			break;
 		lg_engine_poll(&e, 100);
+		/*
+		 * A proxy out of descriptors stops accepting or fails each
+		 * new relay: 5 s without one more relay open ends the
+		 * opening, rather than the whole -T.
+		 */
+		if (e.finished != progress) {
+			progress = e.finished;
+			last = lg_now_ns();
+		} else if (lg_now_ns() - last > 5000000000LL) {
+			stalled = 1;
+			break;
+		}
 	}
 	open_ns = lg_now_ns() - t0;
 	held = e.finished;
@@ -976,7 +991,9 @@ lg_hold(const struct lg_opts *o)
 	if (o->pid > 0)
 		printf(" rss0_kib=%ld hwm_kib=%ld hwm_per_relay_kib=%.2f", rss0,
 		    hwm, held > 0 ? (double)(hwm - rss0) / (double)held : 0);
-	if (e.fails > 0)
+	if (stalled)
+		printf(" stalled=\"no relay opened for 5 s\"");
+	if (e.last_err != NULL)
 		printf(" last_error=\"%s\"", e.last_err);
 	printf("\n");
 	lg_engine_free(&e);

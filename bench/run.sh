@@ -33,7 +33,7 @@ else
 	CRR_S=2 SEQ_S=2 GAI_S=1 PAUSE_MS=2000 EV_S=8
 fi
 BYTES4=$((BYTES / 2))
-HOLD_S=20		# opening limit of a hold run
+HOLD_S=60		# opening limit of a hold run (5 s without progress ends it)
 TPUT_S=90		# limit of one throughput run
 DNS_ADDR=127.53.64.1	# the slow resolver the event-loop case uses
 TARGETS="direct socks64 dante microsocks"
