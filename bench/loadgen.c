@@ -1152,6 +1152,11 @@ lg_evloop(const struct lg_opts *o)
 	printf("ok=%u fails=%u launched=%u of=%u total_ms=%.1f "
 	    "max_connect_call_ms=%.2f\n", done, fails, launched, o->conc,
 	    (double)(lg_now_ns() - t0) / 1e6, (double)maxcall / 1e6);
+	for (i = 0; i < o->conc; i++)
+		if (p[i].fd != -1)
+			close(p[i].fd);
+	free(p);
+	free(st);
 	return done == o->conc ? 0 : 1;
 }
 
