@@ -102,7 +102,8 @@ $(LIBSOCKS64): $(LIB_OBJ) $(COMMON_OBJ) $(wildcard $(LIB_MAP))
 	    $(if $(wildcard $(LIB_MAP)),-Xlinker --version-script=$(LIB_MAP)) \
 	    -o $@ $(LIB_OBJ) $(COMMON_OBJ) -ldl
 
-# socks64-run looks for the library in the libdir it is installed for.
+# The library reads $(socks64conf); socks64-run looks for the library in
+# the libdir it is installed for.
 $(B)/obj/src/lib/config.o: CPPFLAGS_ALL += -DSHIM_CONF_PATH='"$(socks64conf)"'
 $(call obj,$(RUN_SRC)): CPPFLAGS_ALL += -DSOCKS64_LIBDIR='"$(libdir)"'
 $(SOCKS64_RUN): $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
