@@ -51,6 +51,12 @@
 #define LG_EVENTS	256		/* epoll events per wake-up */
 #define LG_MAX_STREAMS	64
 #define LG_MAX_SAMPLES	2000000		/* latency samples kept */
+/*
+ * Kernel memory a relay costs outside any RSS: socket, pipe and file
+ * objects (Slab), a thread's kernel stack, page tables. Steadier than
+ * MemAvailable, which every other process on the machine moves too.
+ */
+#define LG_KERNEL_MEM	"Slab KernelStack PageTables"
 
 /* Where to go and how: the proxy (if any) and the destination. */
 struct lg_target {
@@ -222,20 +228,35 @@ lg_proc_status_kib(int root, const char *key)
 	return sum;
 }
 
+/* The sum of the named /proc/meminfo lines ("Slab KernelStack"), kB. */
 static long
-lg_memavail_kib(void)
+lg_meminfo_kib(const char *keys)
 {
-	char	line[256];
-	long	v = 0;
+	char	line[256], key[64];
+	long	v, sum = 0;
 	FILE	*f;
 
 	if ((f = fopen("/proc/meminfo", "r")) == NULL)
 		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "MemAvailable: %ld", &v) == 1)
-			break;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *k = keys;
+		size_t n;
+
+		if (sscanf(line, "%63[^:]: %ld", key, &v) != 2)
+			continue;
+		n = strlen(key);
+		/* key must be one of the space-separated words of keys. */
+		while ((k = strstr(k, key)) != NULL) {
+			if ((k == keys || k[-1] == ' ') &&
+			    (k[n] == ' ' || k[n] == '\0')) {
+				sum += v;
+				break;
+			}
+			k += n;
+		}
+	}
 	fclose(f);
-	return v;
+	return sum;
 }
 
 /* ------------------------------------------------------------------ */
@@ -901,15 +922,16 @@ lg_crr(const struct lg_opts *o)
 /*
  * Opens N relays (CONC at a time), each echoing once; measures the
  * proxy's memory with all of them open; pauses; has each echo again.
- * Memory per relay is (peak RSS - RSS before) / N and the MemAvailable
- * drop / N; the latter counts sockets and pipes, which RSS does not.
+ * Memory per relay is (peak RSS - RSS before) / N, the MemAvailable
+ * drop / N (it counts sockets, pipes and kernel stacks, which RSS does
+ * not) and the growth of those kernel parts alone / N.
  */
 static int
 lg_hold(const struct lg_opts *o)
 {
 	struct lg_engine	e;
 	int64_t			t0, deadline, open_ns, last;
-	long			rss0, avail0, avail1, hwm, hwm_end;
+	long			rss0, avail0, avail1, kern0, kern1, hwm, hwm_end;
 	uint64_t		held, alive = 0, dead = 0, progress;
 	int			stalled = 0;
 	size_t			next = 0, i;
@@ -918,7 +940,8 @@ lg_hold(const struct lg_opts *o)
 	lg_engine_init(&e, o, (size_t)o->max);
 	e.hold = 1;
 	rss0 = lg_proc_status_kib(o->pid, "VmRSS");
-	avail0 = lg_memavail_kib();
+	avail0 = lg_meminfo_kib("MemAvailable");
+	kern0 = lg_meminfo_kib(LG_KERNEL_MEM);
 	t0 = lg_now_ns();
 	deadline = t0 + (int64_t)(o->limit_s * 1e9);
 	last = t0;
@@ -946,7 +969,8 @@ lg_hold(const struct lg_opts *o)
 	held = e.finished;
 	/* Let the proxy's side settle: its last threads are still starting. */
 	usleep(200000);
-	avail1 = lg_memavail_kib();
+	avail1 = lg_meminfo_kib("MemAvailable");
+	kern1 = lg_meminfo_kib(LG_KERNEL_MEM);
 	hwm = lg_proc_status_kib(o->pid, "VmHWM");
 
 	/* The pause: idle relays must stay up. */
@@ -984,9 +1008,11 @@ lg_hold(const struct lg_opts *o)
 	if (hwm_end > hwm)
 		hwm = hwm_end;
 	printf("held=%" PRIu64 " alive=%" PRIu64 " fails=%" PRIu64
-	    " open_secs=%.3f memdrop_per_relay_kib=%.2f", held, alive, e.fails,
+	    " open_secs=%.3f memdrop_per_relay_kib=%.2f"
+	    " kernel_per_relay_kib=%.2f", held, alive, e.fails,
 	    (double)open_ns / 1e9,
-	    held > 0 ? (double)(avail0 - avail1) / (double)held : 0);
+	    held > 0 ? (double)(avail0 - avail1) / (double)held : 0,
+	    held > 0 ? (double)(kern1 - kern0) / (double)held : 0);
 	/* RSS only of a process named: a direct run has no proxy. */
 	if (o->pid > 0)
 		printf(" rss0_kib=%ld hwm_kib=%ld hwm_per_relay_kib=%.2f", rss0,

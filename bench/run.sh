@@ -472,10 +472,12 @@ table() {
 	row "relays alive after pause, of $HOLD_N" holdN alive
 	row "peak RSS KiB/relay, $HOLD_N" holdN hwm_per_relay_kib microsocks "<=" 1
 	row "MemAvailable drop KiB/relay, $HOLD_N" holdN memdrop_per_relay_kib
+	row "kernel Slab+stack+PT KiB/relay, $HOLD_N" holdN kernel_per_relay_kib
 	if [ "$FIT_N" -lt "$HOLD_N" ]; then
 		row "relays alive after pause, of $FIT_N" holdfit alive
 		row "peak RSS KiB/relay, $FIT_N" holdfit hwm_per_relay_kib microsocks "<=" 1
 		row "MemAvailable drop KiB/relay, $FIT_N" holdfit memdrop_per_relay_kib
+		row "kernel Slab+stack+PT KiB/relay, $FIT_N" holdfit kernel_per_relay_kib
 	fi
 }
 
