@@ -176,6 +176,20 @@ out:
 	pthread_mutex_unlock(&peers_lock);
 }
 
+/* A UDP socket "disconnected" with AF_UNSPEC has no fake peer any more. */
+static void
+connect_peer_forget(int fd)
+{
+	struct connect_peer *p;
+
+	if (atomic_load_explicit(&peers_used, memory_order_relaxed) == 0)
+		return;
+	pthread_mutex_lock(&peers_lock);
+	if (peers_cap > 0 && (p = connect_peer_slot(fd))->fd == fd)
+		p->cookie = 0;	/* never matches: kept as a tombstone */
+	pthread_mutex_unlock(&peers_lock);
+}
+
 /*
  * Copies the fake peer of fd into out (at most *len bytes, *len set to
  * its full size) and returns 1, or returns 0 if fd is not one of ours.
@@ -588,8 +602,16 @@ connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
 		return -1;
 	if (domain != AF_INET && domain != AF_INET6)
 		return real_connect(fd, sa, salen);
-	if (type == SOCK_DGRAM)
+	if (type == SOCK_DGRAM) {
+		/*
+		 * Only a fake address has no real meaning for UDP; a real
+		 * one keeps the kernel's answer (ENETUNREACH on a host
+		 * without its family), so UDP users are not misled.
+		 */
+		if (!fakeip_in_range(sa))
+			return real_connect(fd, sa, salen);
 		return connect_udp(fd, domain, c, sa, salen);
+	}
 	if (type != SOCK_STREAM) {
 		errno = ENETUNREACH;
 		return -1;
@@ -665,6 +687,9 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 		return -1;
 	}
 	if ((r = connect_ours(sa, len, &c, &dst)) == ROUTE_DIRECT) {
+		if (sa != NULL && len >= sizeof(sa_family_t) &&
+		    sa->sa_family == AF_UNSPEC)
+			connect_peer_forget(fd);
 		errno = saved;
 		return real_connect(fd, sa, len);
 	}

@@ -381,8 +381,9 @@ test_connect_unknown_fake_address(void **state)
 static void
 test_connect_udp_succeeds_without_sending(void **state)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
+	struct sockaddr_storage ss, peer;
+	struct sockaddr un;
+	socklen_t len, plen;
 	int fd, before = atomic_load(&gw_count);
 
 	(void)state;
@@ -395,6 +396,14 @@ test_connect_udp_succeeds_without_sending(void **state)
 	    -1);
 	assert_int_equal(errno, EHOSTUNREACH);
 	assert_int_equal(atomic_load(&gw_count), before);
+	/* AF_UNSPEC dissolves the association, and the fake peer with it. */
+	memset(&un, 0, sizeof(un));
+	un.sa_family = AF_UNSPEC;
+	assert_int_equal(connect(fd, &un, sizeof(un)), 0);
+	plen = sizeof(peer);
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&peer, &plen),
+	    -1);
+	assert_int_equal(errno, ENOTCONN);
 	close(fd);
 }
 
