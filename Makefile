@@ -188,8 +188,8 @@ install: all
 	install -m 755 $(LIBSOCKS64) $(DESTDIR)$(libdir)/libsocks64.so
 	install -m 755 $(SOCKS64_RUN) $(DESTDIR)$(bindir)/socks64-run
 	install -m 644 include/socks64.h $(DESTDIR)$(includedir)/
-	sed 's|@prefix@|$(PREFIX)|g; s|@libdir@|$(libdir)|g; \
-	    s|@includedir@|$(includedir)|g; s|@version@|0.1.0|g' \
+	sed -e 's|@prefix@|$(PREFIX)|g' -e 's|@libdir@|$(libdir)|g' \
+	    -e 's|@includedir@|$(includedir)|g' -e 's|@version@|0.1.0|g' \
 	    conf/socks64.pc.in > $(DESTDIR)$(pkgconfigdir)/socks64.pc
 	install -m 644 man/socks64-run.1 $(DESTDIR)$(mandir)/man1/
 	install -m 644 man/libsocks64.3 $(DESTDIR)$(mandir)/man3/

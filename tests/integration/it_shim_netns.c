@@ -599,6 +599,67 @@ test_socks64_run_wrapper(void **state)
 }
 
 /*
+ * The build-time way: a program linked with -lsocks64, no LD_PRELOAD,
+ * only SOCKS64_GATEWAY in its environment.
+ */
+static const char linked_src[] =
+"#include <netdb.h>\n#include <stdio.h>\n#include <string.h>\n"
+"#include <sys/socket.h>\n#include <unistd.h>\n#include <socks64.h>\n"
+"int main(int argc, char **argv) {\n"
+"  struct addrinfo h, *r; char buf[4096]; ssize_t n; int fd;\n"
+"  if (argc != 2 || !socks64_enabled()) return 3;\n"
+"  memset(&h, 0, sizeof(h)); h.ai_socktype = SOCK_STREAM;\n"
+"  if (getaddrinfo(argv[1], \"80\", &h, &r) != 0) return 4;\n"
+"  fd = socket(r->ai_family, SOCK_STREAM, 0);\n"
+"  if (connect(fd, r->ai_addr, r->ai_addrlen) != 0) return 5;\n"
+"  freeaddrinfo(r);\n"
+"  dprintf(fd, \"GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n\", argv[1]);\n"
+"  while ((n = read(fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, n, stdout);\n"
+"  return 0;\n}\n";
+
+static void
+test_linked_program_v4_client_to_v6_server(void **state)
+{
+	char src[PATH_MAX], bin[PATH_MAX], inc[PATH_MAX + 2];
+	char ldir[PATH_MAX + 2], rpath[PATH_MAX + 16], confv[PATH_MAX + 16];
+	const char *san = getenv("SANITIZE");
+	char *cc[] = { "/usr/bin/cc", "-o", bin, src, inc, ldir, rpath,
+	    "-lsocks64", NULL, NULL };
+	char *run[] = { ip_cmd, "netns", "exec", NS "-c4", "/usr/bin/env",
+	    "SOCKS64_GATEWAY=" GW4, confv, "ASAN_OPTIONS=detect_leaks=0", bin,
+	    "www6.example", NULL };
+
+	(void)state;
+	need_ready();
+	if (access(cc[0], X_OK) != 0)
+		skip();
+	if (san != NULL && *san != '\0')
+		cc[8] = strcmp(san, "thread") == 0 ? "-fsanitize=thread" :
+		    "-fsanitize=address,undefined";
+	h_tmp(src, sizeof(src), "linked.c");
+	h_tmp(bin, sizeof(bin), "linked");
+	snprintf(inc, sizeof(inc), "-I%s", h_src_dir());
+	strncat(inc, "/include", sizeof(inc) - strlen(inc) - 1);
+	snprintf(ldir, sizeof(ldir), "-L%s", h_build_dir());
+	snprintf(rpath, sizeof(rpath), "-Wl,-rpath,%s", h_build_dir());
+	snprintf(confv, sizeof(confv), "SOCKS64_CONF=%s", conf);
+	assert_int_equal(h_write_file(src, "%s", linked_src), 0);
+	empty(err_path);
+	if (h_run(cc, out_path, err_path, 60000) != 0) {
+		h_log_dump(err_path);
+		fail_msg("cannot build a program with -lsocks64");
+	}
+	empty(out_path);
+	if (h_run(run, out_path, err_path, RUN_MS) != 0) {
+		h_log_dump(out_path);
+		h_log_dump(err_path);
+		fail_msg("the program linked with -lsocks64 failed");
+	}
+	assert_output_has(MARK6);
+	assert_gateway_relayed("192.0.2.2", "www6.example:80");
+}
+
+/*
  * Firefox ESR, headless, fresh profile, from the IPv4-only client to
  * the IPv6-only server: the page's request must reach the server (its
  * log) and the screenshot be written. Firefox's own background
@@ -664,6 +725,7 @@ main(void)
 		cmocka_unit_test(test_nbclient_nonblocking_each_wait),
 		cmocka_unit_test(test_unknown_name_and_refused_port_fail_fast),
 		cmocka_unit_test(test_socks64_run_wrapper),
+		cmocka_unit_test(test_linked_program_v4_client_to_v6_server),
 		cmocka_unit_test(test_firefox_headless_v4_client_to_v6_server),
 	};
 
