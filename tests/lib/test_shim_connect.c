@@ -26,10 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/shim.h"
 #include "socks5.h"
+#include "socks64.h"
 
 static int gw_listen = -1;
 static uint16_t gw_port;
@@ -475,6 +477,164 @@ test_connect_loopback_is_direct(void **state)
 	assert_int_equal(atomic_load(&gw_count), before);
 }
 
+/* Many threads connecting at once: the peer table grows under them. */
+#define STRESS_THREADS	8
+#define STRESS_EACH	25
+
+static void *
+stress_thread(void *arg)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t len, plen;
+	struct pollfd p;
+	char name[64], buf[8];
+	intptr_t bad = 0;
+	int i, fd, n;
+
+	for (i = 0; i < STRESS_EACH; i++) {
+		snprintf(name, sizeof(name), "t%d-%d.example",
+		    (int)(intptr_t)arg, i);
+		len = sizeof(ss);
+		if (fakeip_assign(name, AF_INET, (struct sockaddr *)&ss,
+		    &len) == -1) {
+			bad++;
+			continue;
+		}
+		addr_set_port((struct sockaddr *)&ss, 80);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(fd, (struct sockaddr *)&ss, len) != -1 ||
+		    errno != EINPROGRESS)
+			bad++;
+		plen = sizeof(peer);
+		if (getpeername(fd, (struct sockaddr *)&peer, &plen) == -1 ||
+		    !addr_equal((struct sockaddr *)&peer,
+		    (struct sockaddr *)&ss, 1))
+			bad++;
+		p.fd = fd;
+		p.events = POLLIN;
+		n = 0;
+		while (n < 5 && poll(&p, 1, 2000) == 1) {
+			ssize_t r = read(fd, buf + n, (size_t)(5 - n));
+
+			if (r <= 0)
+				break;
+			n += (int)r;
+		}
+		if (n != 5 || memcmp(buf, "HELLO", 5) != 0)
+			bad++;
+		close(fd);
+	}
+	return (void *)bad;
+}
+
+static void
+test_connect_many_threads(void **state)
+{
+	pthread_t t[STRESS_THREADS];
+	void *bad;
+	int i, total = 0;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	for (i = 0; i < STRESS_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, stress_thread,
+		    (void *)(intptr_t)i), 0);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		pthread_join(t[i], &bad);
+		total += (int)(intptr_t)bad;
+	}
+	assert_int_equal(total, 0);
+}
+
+/* A child keeps the parent's names and can connect through them. */
+static void
+test_connect_after_fork(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	len = fake("forked.example", AF_INET, 80, &ss);
+	if ((pid = fork()) == 0) {
+		char buf[8] = "";
+		struct sockaddr_storage again;
+		socklen_t alen = sizeof(again);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (connect(fd, (struct sockaddr *)&ss, len) != 0 ||
+		    read(fd, buf, 5) != 5 || memcmp(buf, "HELLO", 5) != 0)
+			_exit(1);
+		/* The same name, the same address, in the child's table. */
+		if (fakeip_assign("forked.example", AF_INET,
+		    (struct sockaddr *)&again, &alen) != 0 ||
+		    !addr_equal((struct sockaddr *)&again,
+		    (struct sockaddr *)&ss, 0))
+			_exit(2);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_last_request("forked.example", 80);
+}
+
+/* The public API: by name and by literal, no fake address involved. */
+static void
+test_socks64_connect_api(void **state)
+{
+	char buf[16];
+	int fd;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	assert_int_equal(socks64_enabled(), 1);
+	assert_string_equal(socks64_version(), SOCKS64_VERSION);
+	errno = 0;
+	assert_int_equal(socks64_init("/nonexistent"), -1);
+	assert_int_equal(errno, EALREADY);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(socks64_connect(fd, "api.example", 7000), 0);
+	assert_last_request("api.example", 7000);
+	read_exact(fd, buf, 5);
+	assert_string_equal(buf, "HELLO");
+	close(fd);
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(socks64_connect(fd, "2001:db8::7", 7001), 0);
+	pthread_mutex_lock(&gw_lock);
+	assert_int_equal(gw_last.dst.atyp, SOCKS5_ATYP_IPV6);
+	assert_int_equal(gw_last.dst.port, 7001);
+	pthread_mutex_unlock(&gw_lock);
+	close(fd);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	assert_int_equal(socks64_connect(fd, "", 1), -1);
+	assert_int_equal(errno, EINVAL);
+	close(fd);
+}
+
+static void
+test_socks64_fake_name_api(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in sin;
+	char name[256];
+
+	(void)state;
+	fake("named.example", AF_INET6, 0, &ss);
+	assert_int_equal(socks64_fake_name((struct sockaddr *)&ss, name,
+	    sizeof(name)), 1);
+	assert_string_equal(name, "named.example");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0xc0000201);	/* 192.0.2.1 */
+	assert_int_equal(socks64_fake_name((struct sockaddr *)&sin, name,
+	    sizeof(name)), 0);
+}
+
 int
 main(void)
 {
@@ -490,6 +650,10 @@ main(void)
 		cmocka_unit_test(test_sendto_fastopen_goes_through_gateway),
 		cmocka_unit_test(test_getpeername_reused_fd_is_real),
 		cmocka_unit_test(test_connect_loopback_is_direct),
+		cmocka_unit_test(test_connect_many_threads),
+		cmocka_unit_test(test_connect_after_fork),
+		cmocka_unit_test(test_socks64_connect_api),
+		cmocka_unit_test(test_socks64_fake_name_api),
 	};
 
 	unsetenv("SOCKS64_GATEWAY");
