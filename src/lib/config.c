@@ -212,12 +212,14 @@ conf_add_suffix(struct shim_conf *c, const char *word, const char **why)
 	char **v, *s;
 	size_t n, i;
 
-	while (*word == '.')
+	/* One leading and one trailing dot are spelling; more is a typo. */
+	if (*word == '.')
 		word++;
 	n = strlen(word);
 	if (n > 0 && word[n - 1] == '.')
 		n--;
-	if (n == 0 || n > 253) {
+	if (n == 0 || n > 253 || word[0] == '.' || word[n - 1] == '.' ||
+	    memmem(word, n, "..", 2) != NULL) {
 		*why = "expected a domain suffix such as .lan";
 		return -1;
 	}

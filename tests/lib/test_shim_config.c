@@ -163,7 +163,7 @@ test_shim_conf_parse_errors_name_lines(void **state)
 	    "timeout 0\n"			/* 8 out of range */
 	    "debug perhaps\n"			/* 9 */
 	    "direct nonsense\n"			/* 10 */
-	    "local-suffix .\n"			/* 11 empty */
+	    "local-suffix lan..\n"		/* 11 empty label */
 	    "gateway2 x\n"			/* 12 unknown */
 	    "user \"unterminated\n");		/* 13 lexical */
 	assert_int_equal(p.errors, 12);
