@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -413,6 +414,8 @@ static void
 test_sendto_fastopen_goes_through_gateway(void **state)
 {
 	struct sockaddr_storage ss;
+	struct msghdr msg;
+	struct iovec iov;
 	socklen_t len;
 	char buf[16];
 	int fd;
@@ -427,6 +430,21 @@ test_sendto_fastopen_goes_through_gateway(void **state)
 	read_exact(fd, buf, 10);
 	assert_string_equal(buf, "HELLOearly");
 	assert_peer(fd, &ss, len);
+	close(fd);
+	/* The same through sendmsg, from a non-blocking IPv6 socket. */
+	len = fake("tfo6.example", AF_INET6, 8444, &ss);
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = "later";
+	iov.iov_len = 5;
+	msg.msg_name = &ss;
+	msg.msg_namelen = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	assert_int_equal(sendmsg(fd, &msg, MSG_FASTOPEN), 5);
+	assert_last_request("tfo6.example", 8444);
+	read_exact(fd, buf, 10);
+	assert_string_equal(buf, "HELLOlater");
 	close(fd);
 }
 
