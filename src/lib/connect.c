@@ -504,6 +504,12 @@ connect_gateway(int fd, const struct shim_conf *c,
 	int domain, type, protocol, fl, replaced = 0, r, err;
 	long long t0 = connect_now_ms();
 
+	/* socks64_connect() may get here before any hook has run. */
+	pthread_once(&connect_once, connect_init);
+	if (real_connect == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1 ||
 	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type,
 	    &len)) == -1 ||
@@ -538,9 +544,7 @@ connect_gateway(int fd, const struct shim_conf *c,
 	if (!(fl & O_NONBLOCK))
 		fcntl(fd, F_SETFL, fl);
 	if (c->debug) {
-		char gws[ADDR_STRLEN];
-
-		char ds[300];
+		char gws[ADDR_STRLEN], ds[300];
 
 		shim_debug("connect fd=%d dest=%s via=%s %s ms=%lld", fd,
 		    connect_dst_str(dst, ds, sizeof(ds)),

@@ -657,6 +657,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* First: the API before any hook has run in this process. */
+		cmocka_unit_test(test_socks64_connect_api),
 		cmocka_unit_test(
 		    test_connect_nonblocking_einprogress_then_writable),
 		cmocka_unit_test(
@@ -670,7 +672,6 @@ main(void)
 		cmocka_unit_test(test_connect_loopback_is_direct),
 		cmocka_unit_test(test_connect_many_threads),
 		cmocka_unit_test(test_connect_after_fork),
-		cmocka_unit_test(test_socks64_connect_api),
 		cmocka_unit_test(test_socks64_fake_name_api),
 	};
 

@@ -195,9 +195,9 @@ main(int argc, char *argv[])
 		    strerror(errno));
 		return 3;
 	}
-	printf("peer %s matches=%s\n", numeric((struct sockaddr *)&peer,
-	    plen, a, sizeof(a)), strcmp(a, numeric(ai->ai_addr,
-	    ai->ai_addrlen, b, sizeof(b))) == 0 ? "yes" : "no");
+	numeric((struct sockaddr *)&peer, plen, a, sizeof(a));
+	numeric(ai->ai_addr, ai->ai_addrlen, b, sizeof(b));
+	printf("peer %s matches=%s\n", a, strcmp(a, b) == 0 ? "yes" : "no");
 	freeaddrinfo(res);
 	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n"
 	    "User-Agent: nbclient\r\n\r\n",
