@@ -11,8 +11,6 @@
 #include "socks5.h"
 #include "socks64.h"
 
-
-
 SHIM_EXPORT const char *
 socks64_version(void)
 {

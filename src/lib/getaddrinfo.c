@@ -248,7 +248,7 @@ getaddrinfo_literal(const char *name, int answer, char *buf, size_t len)
 	struct sockaddr_in6 sin6;
 	socklen_t salen;
 	const void *a;
-	int family = answer == DELEGATE_HAVE_V6 ? AF_INET6 : AF_INET;
+	int family = answer == HOSTFAM_V6 ? AF_INET6 : AF_INET;
 	size_t off = 0;
 
 	if (fakeip_assign(name, family, (struct sockaddr *)&sin6, &salen)
@@ -287,7 +287,7 @@ getaddrinfo_fake(const char *node, const char *service,
     const struct addrinfo *hints, int family, int flags,
     struct addrinfo **res)
 {
-	static const int order[] = { DELEGATE_HAVE_V6, DELEGATE_HAVE_V4,
+	static const int order[] = { HOSTFAM_V6, HOSTFAM_V4,
 	    DELEGATE_ANSWER_MAPPED };
 	struct addrinfo h, *lists[3], *ai, *own;
 	char lit[INET6_ADDRSTRLEN + 8], canon[256];
@@ -302,7 +302,7 @@ getaddrinfo_fake(const char *node, const char *service,
 	h.ai_flags = (flags | AI_NUMERICHOST) &
 	    ~(AI_ADDRCONFIG | AI_CANONNAME | AI_CANONIDN);
 	mask = delegate_answer_families(family, flags,
-	    delegate_host_families());
+	    hostfam_get());
 	if (mask == 0) {
 		/*
 		 * A family the host does not have: EAI_NONAME, as glibc says
@@ -328,7 +328,7 @@ getaddrinfo_fake(const char *node, const char *service,
 			rc = EAI_MEMORY;
 			goto fail;
 		}
-		h.ai_family = order[i] == DELEGATE_HAVE_V4 ? AF_INET :
+		h.ai_family = order[i] == HOSTFAM_V4 ? AF_INET :
 		    AF_INET6;
 		if ((rc = getaddrinfo_real(lit, service, &h, &lists[n])) != 0)
 			goto fail;
@@ -378,9 +378,9 @@ getaddrinfo_usable(const struct addrinfo *ai, int mask)
 		if (sa == NULL)
 			continue;
 		if (sa->sa_family == AF_INET &&
-		    (mask & (DELEGATE_HAVE_V4 | DELEGATE_ANSWER_MAPPED)))
+		    (mask & (HOSTFAM_V4 | DELEGATE_ANSWER_MAPPED)))
 			return 1;
-		if (sa->sa_family == AF_INET6 && (mask & DELEGATE_HAVE_V6))
+		if (sa->sa_family == AF_INET6 && (mask & HOSTFAM_V6))
 			return 1;
 		if (sa->sa_family == AF_INET6 &&
 		    (mask & DELEGATE_ANSWER_MAPPED) &&
@@ -406,7 +406,7 @@ getaddrinfo_local_first(const char *node, const char *service,
 	*delegate = 0;
 	rc = getaddrinfo_real(node, service, hints, res);
 	mask = delegate_answer_families(family, flags,
-	    delegate_host_families());
+	    hostfam_get());
 	if (rc == 0 && getaddrinfo_usable(*res, mask))
 		return 0;
 	if (rc == 0) {
@@ -445,7 +445,7 @@ getaddrinfo_lookup(const struct shim_conf *c, const char *node,
 	/* An IPv4 literal an IPv6 program takes as ::ffff:a.b.c.d. */
 	if (family == AF_INET6 && (flags & AI_V4MAPPED) != 0 &&
 	    delegate_literal(node) == AF_INET &&
-	    (delegate_host_families() & DELEGATE_HAVE_V4) != 0)
+	    (hostfam_get() & HOSTFAM_V4) != 0)
 		goto real;
 	if (delegate_canary(node))
 		return EAI_NONAME;	/* RFC 8484 canary: no DoH, please */
@@ -471,14 +471,14 @@ real:
 /* ------------------------------------------------------------------ */
 /* the interposers                                                      */
 
-__attribute__((visibility("default"))) int
+SHIM_EXPORT int
 getaddrinfo(const char *node, const char *service,
     const struct addrinfo *hints, struct addrinfo **res)
 {
 	return getaddrinfo_lookup(shim_conf(), node, service, hints, res);
 }
 
-__attribute__((visibility("default"))) void
+SHIM_EXPORT void
 freeaddrinfo(struct addrinfo *ai)
 {
 	int saved = errno;

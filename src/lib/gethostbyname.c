@@ -127,8 +127,8 @@ gethostbyname_fake(const char *name, int af, struct hostent *he,
 		*herr = HOST_NOT_FOUND;
 		return 0;
 	}
-	want = af == AF_INET ? DELEGATE_HAVE_V4 : DELEGATE_HAVE_V6;
-	if ((delegate_answer_families(af, 0, delegate_host_families()) &
+	want = af == AF_INET ? HOSTFAM_V4 : HOSTFAM_V6;
+	if ((delegate_answer_families(af, 0, hostfam_get()) &
 	    want) == 0) {
 		*herr = NO_DATA;	/* a family the host does not have */
 		return 0;
@@ -227,7 +227,7 @@ gethostbyname_static_result(int r, int herr, int saved)
 /* ------------------------------------------------------------------ */
 /* the interposers                                                      */
 
-__attribute__((visibility("default"))) struct hostent *
+SHIM_EXPORT struct hostent *
 gethostbyname2(const char *name, int af)
 {
 	struct hostent *he;
@@ -253,7 +253,7 @@ gethostbyname2(const char *name, int af)
 	return gethostbyname_static_result(r, herr, saved);
 }
 
-__attribute__((visibility("default"))) struct hostent *
+SHIM_EXPORT struct hostent *
 gethostbyname(const char *name)
 {
 	struct hostent *he;
@@ -279,7 +279,7 @@ gethostbyname(const char *name)
 	return gethostbyname_static_result(r, herr, saved);
 }
 
-__attribute__((visibility("default"))) int
+SHIM_EXPORT int
 gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
     size_t buflen, struct hostent **result, int *h_errnop)
 {
@@ -311,7 +311,7 @@ gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
 	return r;
 }
 
-__attribute__((visibility("default"))) int
+SHIM_EXPORT int
 gethostbyname_r(const char *name, struct hostent *ret, char *buf,
     size_t buflen, struct hostent **result, int *h_errnop)
 {
@@ -343,7 +343,7 @@ gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 	return r;
 }
 
-__attribute__((visibility("default"))) struct hostent *
+SHIM_EXPORT struct hostent *
 gethostbyaddr(const void *addr, socklen_t len, int type)
 {
 	int r, herr = 0, saved = errno;
@@ -361,7 +361,7 @@ gethostbyaddr(const void *addr, socklen_t len, int type)
 	return gethostbyname_real.byaddr(addr, len, type);
 }
 
-__attribute__((visibility("default"))) int
+SHIM_EXPORT int
 gethostbyaddr_r(const void *addr, socklen_t len, int type,
     struct hostent *ret, char *buf, size_t buflen, struct hostent **result,
     int *h_errnop)

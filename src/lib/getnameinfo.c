@@ -53,7 +53,7 @@ getnameinfo_fake(const struct sockaddr *sa, socklen_t salen, char *host,
 	return 0;
 }
 
-__attribute__((visibility("default"))) int
+SHIM_EXPORT int
 getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
     socklen_t hostlen, char *serv, socklen_t servlen, int flags)
 {

@@ -219,15 +219,15 @@ resolv_answer(const struct shim_conf *c, const char *name, int qclass,
 	if (qclass != RESOLV_CLASS_IN)
 		return 1;	/* NODATA */
 	mask = delegate_answer_families(AF_UNSPEC, 0,
-	    delegate_host_families());
+	    hostfam_get());
 	if ((qtype == RESOLV_TYPE_A || qtype == RESOLV_TYPE_ANY) &&
-	    (mask & DELEGATE_HAVE_V4)) {
+	    (mask & HOSTFAM_V4)) {
 		if (resolv_add_fake(name, AF_INET, &rr[*nrr]) == -1)
 			goto fail;
 		(*nrr)++;
 	}
 	if ((qtype == RESOLV_TYPE_AAAA || qtype == RESOLV_TYPE_ANY) &&
-	    (mask & DELEGATE_HAVE_V6)) {
+	    (mask & HOSTFAM_V6)) {
 		if (resolv_add_fake(name, AF_INET6, &rr[*nrr]) == -1)
 			goto fail;
 		(*nrr)++;
@@ -465,9 +465,7 @@ resolv_send(res_state statp, const unsigned char *msg, int msglen,
 /* ------------------------------------------------------------------ */
 /* the interposers, under both the current and the old names            */
 
-#define RESOLV_EXPORT	__attribute__((visibility("default")))
-
-RESOLV_EXPORT int
+SHIM_EXPORT int
 res_query(const char *name, int qclass, int type, unsigned char *answer,
     int anslen)
 {
@@ -475,14 +473,14 @@ res_query(const char *name, int qclass, int type, unsigned char *answer,
 	    answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 __res_query(const char *name, int qclass, int type, unsigned char *answer,
     int anslen)
 {
 	return res_query(name, qclass, type, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 res_search(const char *name, int qclass, int type, unsigned char *answer,
     int anslen)
 {
@@ -490,14 +488,14 @@ res_search(const char *name, int qclass, int type, unsigned char *answer,
 	    answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 __res_search(const char *name, int qclass, int type, unsigned char *answer,
     int anslen)
 {
 	return res_search(name, qclass, type, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 res_querydomain(const char *name, const char *domain, int qclass, int type,
     unsigned char *answer, int anslen)
 {
@@ -505,14 +503,14 @@ res_querydomain(const char *name, const char *domain, int qclass, int type,
 	    type, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 __res_querydomain(const char *name, const char *domain, int qclass,
     int type, unsigned char *answer, int anslen)
 {
 	return res_querydomain(name, domain, qclass, type, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 res_nquery(res_state statp, const char *name, int qclass, int type,
     unsigned char *answer, int anslen)
 {
@@ -520,14 +518,14 @@ res_nquery(res_state statp, const char *name, int qclass, int type,
 	    answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 __res_nquery(res_state statp, const char *name, int qclass, int type,
     unsigned char *answer, int anslen)
 {
 	return res_nquery(statp, name, qclass, type, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 res_nsearch(res_state statp, const char *name, int qclass, int type,
     unsigned char *answer, int anslen)
 {
@@ -535,14 +533,14 @@ res_nsearch(res_state statp, const char *name, int qclass, int type,
 	    answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 __res_nsearch(res_state statp, const char *name, int qclass, int type,
     unsigned char *answer, int anslen)
 {
 	return res_nsearch(statp, name, qclass, type, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 res_nquerydomain(res_state statp, const char *name, const char *domain,
     int qclass, int type, unsigned char *answer, int anslen)
 {
@@ -550,7 +548,7 @@ res_nquerydomain(res_state statp, const char *name, const char *domain,
 	    type, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 __res_nquerydomain(res_state statp, const char *name, const char *domain,
     int qclass, int type, unsigned char *answer, int anslen)
 {
@@ -558,28 +556,28 @@ __res_nquerydomain(res_state statp, const char *name, const char *domain,
 	    anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 res_send(const unsigned char *msg, int msglen, unsigned char *answer,
     int anslen)
 {
 	return resolv_send(NULL, msg, msglen, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 __res_send(const unsigned char *msg, int msglen, unsigned char *answer,
     int anslen)
 {
 	return res_send(msg, msglen, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 res_nsend(res_state statp, const unsigned char *msg, int msglen,
     unsigned char *answer, int anslen)
 {
 	return resolv_send(statp, msg, msglen, answer, anslen);
 }
 
-RESOLV_EXPORT int
+SHIM_EXPORT int
 __res_nsend(res_state statp, const unsigned char *msg, int msglen,
     unsigned char *answer, int anslen)
 {
