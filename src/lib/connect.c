@@ -15,8 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -26,7 +24,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -38,9 +35,6 @@
 #ifndef SO_COOKIE
 #define SO_COOKIE	57
 #endif
-
-/* How long the answer to "does this host have IPv4/IPv6?" is kept. */
-#define CONNECT_FAMILIES_MS	2000
 
 static int	(*real_connect)(int, const struct sockaddr *, socklen_t);
 static int	(*real_getpeername)(int, struct sockaddr *, socklen_t *);
@@ -73,10 +67,6 @@ static size_t peers_cap;
 static atomic_size_t peers_used;
 static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Bit 0: IPv4, bit 1: IPv6; refreshed at most every CONNECT_FAMILIES_MS. */
-static atomic_int families;
-static atomic_llong families_at;
-
 static void
 connect_prepare_fork(void)
 {
@@ -98,15 +88,6 @@ connect_init(void)
 	*(void **)&real_sendmsg = real_symbol("sendmsg");
 	pthread_atfork(connect_prepare_fork, connect_after_fork,
 	    connect_after_fork);
-}
-
-static long long
-connect_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -220,41 +201,6 @@ connect_peer_get(int fd, struct sockaddr *out, socklen_t *len)
 /* ------------------------------------------------------------------ */
 /* routing: fake, direct, or a real address through the gateway         */
 
-/* Which families have a usable (non-loopback, non-link-local) address. */
-static int
-connect_families(void)
-{
-	struct ifaddrs *ifa, *i;
-	long long now = connect_now_ms();
-	int bits = 0, saved = errno;
-
-	if (now - atomic_load(&families_at) < CONNECT_FAMILIES_MS &&
-	    atomic_load(&families_at) != 0)
-		return atomic_load(&families);
-	if (getifaddrs(&ifa) == -1) {
-		errno = saved;
-		return 3;	/* unknown: assume both, change nothing */
-	}
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		if (i->ifa_addr == NULL || (i->ifa_flags & IFF_UP) == 0 ||
-		    (i->ifa_flags & IFF_LOOPBACK) != 0)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			bits |= 1;
-		else if (i->ifa_addr->sa_family == AF_INET6 &&
-		    !IN6_IS_ADDR_LINKLOCAL(
-		    &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr) &&
-		    !IN6_IS_ADDR_LOOPBACK(
-		    &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr))
-			bits |= 2;
-	}
-	freeifaddrs(ifa);
-	atomic_store(&families, bits);
-	atomic_store(&families_at, now);
-	errno = saved;
-	return bits;
-}
-
 /* Where connect_route sends a connection. */
 #define ROUTE_DIRECT	0	/* the real connect() */
 #define ROUTE_GATEWAY	1	/* through the gateway */
@@ -322,7 +268,7 @@ connect_route(const struct shim_conf *c, const struct sockaddr *sa,
 			return 0;
 	if (socks5_addr_from_sockaddr(dst, sa) == -1)
 		return ROUTE_DIRECT;
-	if (connect_families() & (fam == AF_INET ? 1 : 2))
+	if (hostfam_get() & (fam == AF_INET ? HOSTFAM_V4 : HOSTFAM_V6))
 		return ROUTE_TRY;
 	return ROUTE_GATEWAY;
 }
@@ -502,7 +448,7 @@ connect_gateway(int fd, const struct shim_conf *c,
 	socklen_t gwlen, len = sizeof(int);
 	unsigned int timeout_ms;
 	int domain, type, protocol, fl, replaced = 0, r, err;
-	long long t0 = connect_now_ms();
+	long long t0 = socks_now_ms();
 
 	/* socks64_connect() may get here before any hook has run. */
 	pthread_once(&connect_once, connect_init);
@@ -549,7 +495,7 @@ connect_gateway(int fd, const struct shim_conf *c,
 		shim_debug("connect fd=%d dest=%s via=%s %s ms=%lld", fd,
 		    connect_dst_str(dst, ds, sizeof(ds)),
 		    addr_format((struct sockaddr *)&gw, gws, sizeof(gws)),
-		    r == 0 ? "ok" : strerror(err), connect_now_ms() - t0);
+		    r == 0 ? "ok" : strerror(err), socks_now_ms() - t0);
 	}
 	if (r == -1) {
 		/*

@@ -5,116 +5,23 @@
  * Local: localhost and *.localhost, the names of /etc/hosts and the
  * host's own name, names under a configured local-suffix (and .local,
  * which is multicast DNS on the client's own link), reverse-map names
- * under .arpa, literals of a family the host has, and loopback,
- * link-local or fake (our own) literals of any family. Everything else is delegated: the
- * gateway resolves it. Every check here is a compare
- * on data that is immutable once loaded, so the non-delegated path of
- * a hook takes no lock and allocates nothing.
+ * under .arpa, literals of a family the host has (hostfam.c), and
+ * loopback, link-local or fake (our own) literals of any family.
+ * Everything else is delegated: the gateway resolves it. Every check
+ * here is a compare on data that is immutable once loaded, so the
+ * non-delegated path of a hook takes no lock and allocates nothing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #include "shim.h"
-
-/* How long the answer of getifaddrs() is trusted, in milliseconds. */
-#define DELEGATE_FAMILIES_TTL_MS	2000
-
-/*
- * The host's families as (expiry time in ms << 8) | mask | VALID; one
- * atomic word, so readers never see a half-made update. Two threads may
- * refresh it at once: both compute the same answer.
- */
-#define DELEGATE_FAM_VALID	0x80
-static _Atomic uint64_t delegate_families_cache;
 
 static const char delegate_canary_name[] = "use-application-dns.net";
 
 /* ------------------------------------------------------------------ */
-/* the host's own families                                              */
-
-int
-delegate_families_of(const struct ifaddrs *list)
-{
-	const struct ifaddrs *i;
-	int have = 0;
-
-	for (i = list; i != NULL; i = i->ifa_next) {
-		const struct sockaddr *sa = i->ifa_addr;
-
-		if (sa == NULL)
-			continue;
-		if (sa->sa_family == AF_INET) {
-			const struct sockaddr_in *sin =
-			    (const struct sockaddr_in *)(const void *)sa;
-
-			if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-				have |= DELEGATE_HAVE_V4;
-		} else if (sa->sa_family == AF_INET6) {
-			const struct in6_addr *a =
-			    &((const struct sockaddr_in6 *)(const void *)sa)->
-			    sin6_addr;
-
-			/*
-			 * Link-local addresses exist on every interface of a
-			 * host with IPv6 enabled, routed or not: they do not
-			 * make it a host that reaches the IPv6 world.
-			 */
-			if (!IN6_IS_ADDR_LOOPBACK(a) &&
-			    !IN6_IS_ADDR_LINKLOCAL(a) &&
-			    !IN6_IS_ADDR_V4MAPPED(a))
-				have |= DELEGATE_HAVE_V6;
-		}
-	}
-	return have;
-}
-
-static uint64_t
-delegate_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == -1 &&
-	    clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int
-delegate_host_families(void)
-{
-	uint64_t v, now = delegate_now_ms();
-	struct ifaddrs *list;
-	int saved = errno, have;
-
-	v = atomic_load_explicit(&delegate_families_cache,
-	    memory_order_relaxed);
-	if ((v & DELEGATE_FAM_VALID) != 0 && (v >> 8) > now)
-		return (int)(v & (DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6));
-	if (getifaddrs(&list) == -1) {
-		/* Unknown: assume both rather than hide a family. */
-		errno = saved;
-		return DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6;
-	}
-	have = delegate_families_of(list);
-	freeifaddrs(list);
-	v = ((now + DELEGATE_FAMILIES_TTL_MS) << 8) | DELEGATE_FAM_VALID |
-	    (uint64_t)have;
-	atomic_store_explicit(&delegate_families_cache, v,
-	    memory_order_relaxed);
-	errno = saved;
-	return have;
-}
-
-void
-delegate_host_families_flush(void)
-{
-	atomic_store(&delegate_families_cache, 0);
-}
+/* families                                                             */
 
 int
 delegate_answer_families(int family, int flags, int have)
@@ -124,19 +31,19 @@ delegate_answer_families(int family, int flags, int have)
 	 * as glibc's AI_ADDRCONFIG does: a gateway on loopback is then the
 	 * only way out, and it takes either.
 	 */
-	if ((have & (DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6)) == 0)
-		have = DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6;
+	if ((have & (HOSTFAM_V4 | HOSTFAM_V6)) == 0)
+		have = HOSTFAM_V4 | HOSTFAM_V6;
 	switch (family) {
 	case AF_UNSPEC:
-		return have & (DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+		return have & (HOSTFAM_V4 | HOSTFAM_V6);
 	case AF_INET:
-		return have & DELEGATE_HAVE_V4;
+		return have & HOSTFAM_V4;
 	case AF_INET6:
-		if ((flags & AI_V4MAPPED) == 0 || !(have & DELEGATE_HAVE_V4))
-			return have & DELEGATE_HAVE_V6;
-		if (!(have & DELEGATE_HAVE_V6))
+		if ((flags & AI_V4MAPPED) == 0 || !(have & HOSTFAM_V4))
+			return have & HOSTFAM_V6;
+		if (!(have & HOSTFAM_V6))
 			return DELEGATE_ANSWER_MAPPED;
-		return DELEGATE_HAVE_V6 |
+		return HOSTFAM_V6 |
 		    ((flags & AI_ALL) ? DELEGATE_ANSWER_MAPPED : 0);
 	default:
 		return 0;
@@ -301,10 +208,10 @@ delegate_decide(const struct shim_conf *c, const char *name, int family)
 		if (family != AF_UNSPEC && family != lit)
 			return 1;
 		if (family == AF_UNSPEC) {
-			int have = delegate_host_families();
+			int have = hostfam_get();
 
 			if (have != 0 && !(have & (lit == AF_INET ?
-			    DELEGATE_HAVE_V4 : DELEGATE_HAVE_V6)))
+			    HOSTFAM_V4 : HOSTFAM_V6)))
 				return 1;
 		}
 		return 0;

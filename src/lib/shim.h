@@ -156,6 +156,23 @@ int	fakeip_table_in_range(const struct fakeip_table *t,
 int	fakeip_normalise(const char *name, char *out, size_t len);
 
 /* ---------------------------------------------------------------- */
+/* hostfam.c: the address families this host has                      */
+
+#define HOSTFAM_V4	0x01
+#define HOSTFAM_V6	0x02
+/*
+ * The families (HOSTFAM_*) of the addresses that are not loopback,
+ * link-local or IPv4-mapped on the interfaces that are up, from
+ * getifaddrs(), kept for two seconds in one atomic word (no lock).
+ * Both when unknown. hostfam_of is the pure part; hostfam_flush drops
+ * the kept answer. errno is kept.
+ */
+int	hostfam_get(void);
+struct ifaddrs;
+int	hostfam_of(const struct ifaddrs *list);
+void	hostfam_flush(void);
+
+/* ---------------------------------------------------------------- */
 /* delegate.c: which names are delegated to the gateway               */
 
 /*
@@ -177,22 +194,12 @@ int	delegate_literal(const char *name);
 /* Whether name is use-application-dns.net (always NXDOMAIN). */
 int	delegate_canary(const char *name);
 
-#define DELEGATE_HAVE_V4	0x01
-#define DELEGATE_HAVE_V6	0x02
-#define DELEGATE_ANSWER_MAPPED	0x04	/* IPv4 fake as ::ffff:a.b.c.d */
-/*
- * The families of non-loopback, non-link-local addresses the host has
- * (DELEGATE_HAVE_*), from getifaddrs(), cached for two seconds without
- * a lock. delegate_families_of is the pure part; _flush drops the cache.
- */
-int	delegate_host_families(void);
-struct ifaddrs;
-int	delegate_families_of(const struct ifaddrs *list);
-void	delegate_host_families_flush(void);
+/* Beside HOSTFAM_V4/V6 in an answer: IPv4 fakes as ::ffff:a.b.c.d. */
+#define DELEGATE_ANSWER_MAPPED	0x04
 /*
  * Which fakes answer a request for family with getaddrinfo flags (only
  * AI_V4MAPPED and AI_ALL matter) on a host with families have: a mask
- * of DELEGATE_HAVE_V4, _V6 and DELEGATE_ANSWER_MAPPED; 0 for none (the
+ * of HOSTFAM_V4, HOSTFAM_V6 and DELEGATE_ANSWER_MAPPED; 0 for none (the
  * program asked for a family the host does not have).
  */
 int	delegate_answer_families(int family, int flags, int have);
@@ -307,6 +314,9 @@ int	__res_nsend(struct __res_state *, const unsigned char *, int,
 
 /* ---------------------------------------------------------------- */
 /* socks.c: the SOCKS5 client exchange over a connected socket        */
+
+/* Milliseconds on the monotonic clock, for deadlines and log lines. */
+long long socks_now_ms(void);
 
 /*
  * Runs greeting, optional RFC 1929 authentication and a CONNECT to dst

@@ -19,8 +19,7 @@
 #include "shim.h"
 #include "socks5.h"
 
-/* Milliseconds on the monotonic clock. */
-static long long
+long long
 socks_now_ms(void)
 {
 	struct timespec ts;

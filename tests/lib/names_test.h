@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 
 #define NAMES_REAL_FAMILIES	(-1)
 
-/* -1: the real interfaces; else a DELEGATE_HAVE_* mask to pretend. */
+/* -1: the real interfaces; else a HOSTFAM_* mask to pretend. */
 static int names_families = NAMES_REAL_FAMILIES;
 static struct ifaddrs names_ifs[5];
 static struct sockaddr_in names_lo4, names_v4;
@@ -38,7 +39,7 @@ static inline void
 names_set_families(int mask)
 {
 	names_families = mask;
-	delegate_host_families_flush();
+	hostfam_flush();
 }
 
 static inline void
@@ -47,6 +48,7 @@ names_link(struct ifaddrs **tail, struct ifaddrs *ifa, const char *name,
 {
 	memset(ifa, 0, sizeof(*ifa));
 	ifa->ifa_name = (char *)name;
+	ifa->ifa_flags = IFF_UP | (strcmp(name, "lo") == 0 ? IFF_LOOPBACK : 0);
 	ifa->ifa_addr = sa;
 	*tail = ifa;
 }
@@ -79,11 +81,11 @@ getifaddrs(struct ifaddrs **ifap)
 	tail = &names_ifs[n++].ifa_next;
 	names_link(tail, &names_ifs[n], "eth0", &names_ll6);
 	tail = &names_ifs[n++].ifa_next;
-	if (names_families & DELEGATE_HAVE_V4) {
+	if (names_families & HOSTFAM_V4) {
 		names_link(tail, &names_ifs[n], "eth0", &names_v4);
 		tail = &names_ifs[n++].ifa_next;
 	}
-	if (names_families & DELEGATE_HAVE_V6) {
+	if (names_families & HOSTFAM_V6) {
 		names_link(tail, &names_ifs[n], "eth0", &names_v6);
 		tail = &names_ifs[n++].ifa_next;
 	}

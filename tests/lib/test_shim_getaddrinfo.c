@@ -240,7 +240,7 @@ test_getaddrinfo_hosts_names_same_as_glibc(void **state)
 
 static const char *const loopback_of[] = { "::1", "127.0.0.1",
 	"::ffff:127.0.0.1" };
-static const int answer_bits[] = { DELEGATE_HAVE_V6, DELEGATE_HAVE_V4,
+static const int answer_bits[] = { HOSTFAM_V6, HOSTFAM_V4,
 	DELEGATE_ANSWER_MAPPED };
 
 /*
@@ -260,7 +260,7 @@ reference(int mask, const char *service, const struct addrinfo *hints,
 	for (i = 0; i < 3; i++) {
 		if (!(mask & answer_bits[i]))
 			continue;
-		h.ai_family = answer_bits[i] == DELEGATE_HAVE_V4 ? AF_INET :
+		h.ai_family = answer_bits[i] == HOSTFAM_V4 ? AF_INET :
 		    AF_INET6;
 		if ((rc = real_gai(loopback_of[i], service, &h, &l)) != 0) {
 			if (*out != NULL)
@@ -294,7 +294,7 @@ check_shape(const char *node, const char *service,
 		r2 = real_gai(node, service, hints, &ref);
 	} else if (mask == 0) {
 		r2 = reference(hints->ai_family == AF_INET ?
-		    DELEGATE_HAVE_V4 : DELEGATE_HAVE_V6, service, hints, &ref);
+		    HOSTFAM_V4 : HOSTFAM_V6, service, hints, &ref);
 		if (r2 == 0 || r2 == EAI_ADDRFAMILY)
 			r2 = EAI_NONAME;
 	} else
@@ -380,21 +380,21 @@ static void
 test_getaddrinfo_delegated_shape_dual(void **state)
 {
 	(void)state;
-	shape_for_host(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	shape_for_host(HOSTFAM_V4 | HOSTFAM_V6);
 }
 
 static void
 test_getaddrinfo_delegated_shape_v4_only(void **state)
 {
 	(void)state;
-	shape_for_host(DELEGATE_HAVE_V4);
+	shape_for_host(HOSTFAM_V4);
 }
 
 static void
 test_getaddrinfo_delegated_shape_v6_only(void **state)
 {
 	(void)state;
-	shape_for_host(DELEGATE_HAVE_V6);
+	shape_for_host(HOSTFAM_V6);
 }
 
 static void
@@ -424,7 +424,7 @@ test_getaddrinfo_dual_stack_v6_first(void **state)
 	char name[256];
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	memset(&h, 0, sizeof(h));
 	h.ai_socktype = SOCK_STREAM;
 	h.ai_flags = AI_ADDRCONFIG;
@@ -463,7 +463,7 @@ test_getaddrinfo_v4_only_host(void **state)
 	char name[256];
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4);
+	names_set_families(HOSTFAM_V4);
 	memset(&h, 0, sizeof(h));
 	h.ai_socktype = SOCK_STREAM;
 	/* RFC 3089: an IPv4 host gets IPv4 fakes only. */
@@ -502,7 +502,7 @@ test_getaddrinfo_ipv6_literal_for_ipv4_program(void **state)
 	char name[256];
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	memset(&h, 0, sizeof(h));
 	h.ai_family = AF_INET;
 	h.ai_socktype = SOCK_STREAM;
@@ -756,7 +756,7 @@ test_getaddrinfo_16_threads(void **state)
 	long i;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	for (i = 0; i < NTHREADS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, thread_run,
 		    (void *)i), 0);
@@ -834,7 +834,7 @@ exhaust_child(void)
 	char name[64];
 	int i, rc;
 
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	memset(&h, 0, sizeof(h));
 	h.ai_family = AF_INET;
 	h.ai_socktype = SOCK_STREAM;

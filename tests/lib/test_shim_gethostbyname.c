@@ -58,7 +58,7 @@ test_gethostbyname_fake_v4(void **state)
 	struct hostent *he;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	errno = 4242;
 	he = gethostbyname("Host.Example.ORG.");
 	assert_int_equal(errno, 4242);
@@ -78,11 +78,11 @@ test_gethostbyname2_fake_v6(void **state)
 	struct hostent *he;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	he = gethostbyname2("six.example.org", AF_INET6);
 	check_fake(he, "six.example.org", AF_INET6);
 	/* On an IPv4-only host there is no IPv6 answer. */
-	names_set_families(DELEGATE_HAVE_V4);
+	names_set_families(HOSTFAM_V4);
 	h_errno = 0;
 	assert_null(gethostbyname2("six.example.org", AF_INET6));
 	assert_int_equal(h_errno, NO_DATA);
@@ -118,7 +118,7 @@ test_gethostbyname_r_buffer_sizes(void **state)
 	int r, herr;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	for (len = 0; len < 200; len++) {
 		/* Exactly len bytes, so ASan sees any write past them. */
 		buf = malloc(len ? len : 1);
@@ -164,7 +164,7 @@ test_gethostbyaddr_fake(void **state)
 	int herr;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	he = gethostbyname("back.example.org");
 	assert_non_null(he);
 	memcpy(&a4, he->h_addr_list[0], 4);
@@ -218,7 +218,7 @@ test_gethostbyname_local_same_as_glibc(void **state)
 	    sockaddr_in){ .sin_family = AF_INET,
 	    .sin_addr.s_addr = *(uint32_t *)(void *)addr }));
 	/* A literal of this host's family: glibc's, no look-up. */
-	names_set_families(DELEGATE_HAVE_V4);
+	names_set_families(HOSTFAM_V4);
 	he = gethostbyname("192.0.2.33");
 	assert_non_null(he);
 	assert_string_equal(he->h_name, "192.0.2.33");

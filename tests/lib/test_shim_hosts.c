@@ -200,35 +200,42 @@ test_delegate_literal_forms(void **state)
 }
 
 static void
-test_delegate_families_of(void **state)
+test_hostfam_of(void **state)
 {
 	struct ifaddrs *list;
-	static const int masks[] = { 0, DELEGATE_HAVE_V4, DELEGATE_HAVE_V6,
-	    DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6 };
+	static const int masks[] = { 0, HOSTFAM_V4, HOSTFAM_V6,
+	    HOSTFAM_V4 | HOSTFAM_V6 };
 	size_t i;
 
 	(void)state;
-	assert_int_equal(delegate_families_of(NULL), 0);
+	assert_int_equal(hostfam_of(NULL), 0);
 	/* Loopback and link-local (always in the list) never count. */
 	for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
 		names_set_families(masks[i]);
 		assert_int_equal(getifaddrs(&list), 0);
-		assert_int_equal(delegate_families_of(list), masks[i]);
+		assert_int_equal(hostfam_of(list), masks[i]);
 		freeifaddrs(list);
-		assert_int_equal(delegate_host_families(), masks[i]);
+		assert_int_equal(hostfam_get(), masks[i]);
 	}
+	/* An interface that is down routes nothing: its addresses do not. */
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
+	assert_int_equal(getifaddrs(&list), 0);
+	for (i = 0; i < 5 && names_ifs[i].ifa_addr != NULL; i++)
+		if (names_ifs[i].ifa_addr == (struct sockaddr *)&names_v6)
+			names_ifs[i].ifa_flags &= ~(unsigned int)IFF_UP;
+	assert_int_equal(hostfam_of(list), HOSTFAM_V4);
+	freeifaddrs(list);
 	names_set_families(NAMES_REAL_FAMILIES);
 	/* The real list of this host agrees with itself. */
 	assert_int_equal(getifaddrs(&list), 0);
-	assert_int_equal(delegate_host_families(),
-	    delegate_families_of(list));
+	assert_int_equal(hostfam_get(), hostfam_of(list));
 	freeifaddrs(list);
 }
 
 static void
 test_delegate_answer_families_table(void **state)
 {
-	enum { V4 = DELEGATE_HAVE_V4, V6 = DELEGATE_HAVE_V6,
+	enum { V4 = HOSTFAM_V4, V6 = HOSTFAM_V6,
 	    M = DELEGATE_ANSWER_MAPPED, B = V4 | V6 };
 	static const struct {
 		int	family, flags, have, want;
@@ -282,7 +289,7 @@ test_delegate_decide_names(void **state)
 	size_t i;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	assert_int_equal(names_conf(&c, "gateway 127.0.0.1:1080\n"
 	    "local-suffix .lan\nlocal-suffix corp.example\n"), 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -319,7 +326,7 @@ test_delegate_decide_names(void **state)
 static void
 test_delegate_decide_literals(void **state)
 {
-	enum { V4 = DELEGATE_HAVE_V4, V6 = DELEGATE_HAVE_V6, B = V4 | V6 };
+	enum { V4 = HOSTFAM_V4, V6 = HOSTFAM_V6, B = V4 | V6 };
 	static const struct {
 		const char	*name;
 		int		 family, have, delegated;
@@ -392,16 +399,16 @@ test_delegate_canary(void **state)
 }
 
 static void
-test_delegate_families_cached(void **state)
+test_hostfam_get_cached(void **state)
 {
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4);
-	assert_int_equal(delegate_host_families(), DELEGATE_HAVE_V4);
+	names_set_families(HOSTFAM_V4);
+	assert_int_equal(hostfam_get(), HOSTFAM_V4);
 	/* A change shows only after the cache expires (or a flush). */
-	names_families = DELEGATE_HAVE_V6;
-	assert_int_equal(delegate_host_families(), DELEGATE_HAVE_V4);
-	delegate_host_families_flush();
-	assert_int_equal(delegate_host_families(), DELEGATE_HAVE_V6);
+	names_families = HOSTFAM_V6;
+	assert_int_equal(hostfam_get(), HOSTFAM_V4);
+	hostfam_flush();
+	assert_int_equal(hostfam_get(), HOSTFAM_V6);
 	names_set_families(NAMES_REAL_FAMILIES);
 }
 
@@ -415,13 +422,13 @@ main(void)
 		cmocka_unit_test(test_hosts_set_has),
 		cmocka_unit_test(test_hosts_has_system),
 		cmocka_unit_test(test_delegate_literal_forms),
-		cmocka_unit_test(test_delegate_families_of),
+		cmocka_unit_test(test_hostfam_of),
 		cmocka_unit_test(test_delegate_answer_families_table),
 		cmocka_unit_test(test_delegate_decide_names),
 		cmocka_unit_test(test_delegate_decide_literals),
 		cmocka_unit_test(test_delegate_name_uses_shim_conf),
 		cmocka_unit_test(test_delegate_canary),
-		cmocka_unit_test(test_delegate_families_cached),
+		cmocka_unit_test(test_hostfam_get_cached),
 	};
 
 	names_env();

@@ -287,7 +287,7 @@ test_res_query_a_aaaa(void **state)
 	int n;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	errno = 4242;
 	n = res_query("Q.Example.org", C_IN, RESOLV_TYPE_A, ans, sizeof(ans));
 	assert_int_equal(errno, 4242);
@@ -327,7 +327,7 @@ test_res_query_nodata_and_canary(void **state)
 	struct parsed p;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	/* HTTPS: NODATA, written, yet -1 with h_errno NO_DATA as glibc. */
 	memset(ans, 0, sizeof(ans));
 	h_errno = 0;
@@ -352,11 +352,11 @@ test_res_query_nodata_and_canary(void **state)
 	parse_answer(ans, 12 + 25 + 4, &p);
 	assert_int_equal(p.flags & 0x000f, 3);
 	/* A family the host has not: NODATA. */
-	names_set_families(DELEGATE_HAVE_V4);
+	names_set_families(HOSTFAM_V4);
 	assert_int_equal(res_query("www.example.org", C_IN, RESOLV_TYPE_AAAA,
 	    ans, sizeof(ans)), -1);
 	assert_int_equal(h_errno, NO_DATA);
-	names_set_families(DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V6);
 	assert_int_equal(res_query("www.example.org", C_IN, RESOLV_TYPE_A,
 	    ans, sizeof(ans)), -1);
 	assert_int_equal(h_errno, NO_DATA);
@@ -370,7 +370,7 @@ test_res_query_small_buffers(void **state)
 	int len, n;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	for (len = 0; len < 64; len++) {
 		ans = malloc(len ? (size_t)len : 1);
 		h_errno = 0;
@@ -400,7 +400,7 @@ test_res_kin(void **state)
 	int n;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	n = res_search("kin.example.org", C_IN, RESOLV_TYPE_A, ans,
 	    sizeof(ans));
 	assert_true(n > 0);
@@ -449,7 +449,7 @@ test_res_send(void **state)
 	int qn, n;
 
 	(void)state;
-	names_set_families(DELEGATE_HAVE_V4 | DELEGATE_HAVE_V6);
+	names_set_families(HOSTFAM_V4 | HOSTFAM_V6);
 	qn = mkquery("send.example.org", RESOLV_TYPE_AAAA, q, sizeof(q));
 	assert_true(qn > 0);
 	n = res_send(q, qn, ans, sizeof(ans));
