@@ -5,12 +5,21 @@
  * privileges (AT_SECURE: setuid, setgid, or file capabilities), so such
  * a child's connections silently bypass the gateway and its names fail
  * to resolve on an IPv4-only host. The exec family is hooked only to say
- * so on stderr; the call itself is passed on unchanged. libc's own
- * execvp() reaches execve through an internal alias that no interposer
- * sees, which is why each public entry point has its own hook.
+ * so on stderr; the call itself is passed on unchanged.
+ *
+ * glibc's execl, execle and execv call its execve, and execlp and
+ * execvp its execvpe, at their internal addresses (no PLT), and
+ * posix_spawn execs from inside __spawni: an interposed execve sees none
+ * of them, so every public entry point has a hook of its own, fexecve
+ * and execveat included. system() and popen() run /bin/sh through
+ * posix_spawn's internals; the shell is not privileged and loads the
+ * library, so its own exec of the real command is seen there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -23,12 +32,17 @@
 
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[],
+    int);
 typedef int (*spawn_fn)(pid_t *, const char *,
     const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
     char *const[], char *const[]);
 
 static execve_fn	real_execve;
 static execvpe_fn	real_execvpe;
+static fexecve_fn	real_fexecve;
+static execveat_fn	real_execveat;
 static spawn_fn		real_posix_spawn, real_posix_spawnp;
 static pthread_once_t	exec_once = PTHREAD_ONCE_INIT;
 
@@ -37,6 +51,8 @@ exec_init(void)
 {
 	*(void **)&real_execve = real_symbol("execve");
 	*(void **)&real_execvpe = real_symbol("execvpe");
+	*(void **)&real_fexecve = real_symbol("fexecve");
+	*(void **)&real_execveat = real_symbol("execveat");
 	*(void **)&real_posix_spawn = real_symbol("posix_spawn");
 	*(void **)&real_posix_spawnp = real_symbol("posix_spawnp");
 }
@@ -90,8 +106,12 @@ exec_search(const char *file, char *buf, size_t len)
 	return NULL;
 }
 
+/*
+ * Warns if file (searched along PATH when search is set) would run
+ * privileged. name is what the message calls it (NULL: file).
+ */
 static void
-exec_check(const char *file, int search)
+exec_check_as(const char *file, int search, const char *name)
 {
 	char buf[PATH_MAX];
 	const char *path;
@@ -103,8 +123,69 @@ exec_check(const char *file, int search)
 	if (path != NULL && exec_is_secure(path))
 		shim_log("warning: %s is setuid, setgid or has file "
 		    "capabilities: LD_PRELOAD is dropped and its connections "
-		    "will not go through the gateway", path);
+		    "will not go through the gateway", name ? name : path);
 	errno = saved;
+}
+
+static void
+exec_check(const char *file, int search)
+{
+	exec_check_as(file, search, NULL);
+}
+
+/*
+ * The same for a file given as a descriptor (and a path relative to
+ * it, or "" for the descriptor itself), looked at through /proc so
+ * that O_PATH descriptors and capabilities work as for a path.
+ */
+static void
+exec_check_at(int dirfd, const char *path)
+{
+	char proc[PATH_MAX + 32], name[64];
+
+	if (path != NULL && (path[0] == '/' || dirfd == AT_FDCWD)) {
+		exec_check(path, 0);
+		return;
+	}
+	if (path == NULL || path[0] == '\0') {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+		snprintf(name, sizeof(name), "the program at descriptor %d",
+		    dirfd);
+		exec_check_as(proc, 0, name);
+		return;
+	}
+	if (snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, path) <
+	    (int)sizeof(proc))
+		exec_check_as(proc, 0, path);
+}
+
+/*
+ * execl and kin: the arguments after arg, up to the NULL, as an argv
+ * (count them first with exec_count on a copy of ap, then fill argv
+ * of count + 1 with exec_fill, which consumes the NULL too, so execle
+ * finds envp next).
+ */
+static size_t
+exec_count(const char *arg, va_list ap)
+{
+	size_t n = 0;
+
+	for (; arg != NULL; arg = va_arg(ap, const char *))
+		n++;
+	return n;
+}
+
+static void
+exec_fill(char **argv, size_t n, const char *arg, va_list ap)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		argv[i] = (char *)arg;
+		/* After the last argument: the NULL that ends them. */
+		arg = va_arg(ap, const char *);
+	}
+	argv[n] = NULL;
 }
 
 SHIM_EXPORT int
@@ -165,4 +246,93 @@ posix_spawnp(pid_t *pid, const char *file,
 	if (real_posix_spawnp == NULL)
 		return ENOSYS;
 	return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+}
+
+SHIM_EXPORT int
+fexecve(int fd, char *const argv[], char *const envp[])
+{
+	pthread_once(&exec_once, exec_init);
+	exec_check_at(fd, "");
+	if (real_fexecve == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_fexecve(fd, argv, envp);
+}
+
+SHIM_EXPORT int
+execveat(int dirfd, const char *path, char *const argv[],
+    char *const envp[], int flags)
+{
+	pthread_once(&exec_once, exec_init);
+	exec_check_at(dirfd, path);
+	if (real_execveat == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_execveat(dirfd, path, argv, envp, flags);
+}
+
+/*
+ * The list forms build the argv on the stack, as glibc does (they must
+ * stay usable after vfork and in a signal handler: no malloc), and go
+ * through the hooks above.
+ */
+SHIM_EXPORT int
+execl(const char *path, const char *arg, ...)
+{
+	va_list ap, cp;
+	size_t n;
+
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	n = exec_count(arg, cp);
+	va_end(cp);
+	{
+		char *argv[n + 1];
+
+		exec_fill(argv, n, arg, ap);
+		va_end(ap);
+		return execve(path, argv, environ);
+	}
+}
+
+SHIM_EXPORT int
+execle(const char *path, const char *arg, ...)
+{
+	va_list ap, cp;
+	char *const *envp;
+	size_t n;
+
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	n = exec_count(arg, cp);
+	va_end(cp);
+	{
+		char *argv[n + 1];
+
+		exec_fill(argv, n, arg, ap);
+		envp = va_arg(ap, char *const *);
+		va_end(ap);
+		return execve(path, argv, envp);
+	}
+}
+
+SHIM_EXPORT int
+execlp(const char *file, const char *arg, ...)
+{
+	va_list ap, cp;
+	size_t n;
+
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	n = exec_count(arg, cp);
+	va_end(cp);
+	{
+		char *argv[n + 1];
+
+		exec_fill(argv, n, arg, ap);
+		va_end(ap);
+		return execvpe(file, argv, environ);
+	}
 }
