@@ -44,6 +44,7 @@ enum once {
 	ONCE_USER,
 	ONCE_TIMEOUT_HANDSHAKE,
 	ONCE_TIMEOUT_CONNECT,
+	ONCE_TIMEOUT_BIND,
 	ONCE_TIMEOUT_IDLE,
 	ONCE_TIMEOUT_SHUTDOWN,
 	ONCE_COUNT,
@@ -71,6 +72,7 @@ static void	 d_log_level(struct parse *, const struct conflex_line *);
 static void	 d_user(struct parse *, const struct conflex_line *);
 static void	 d_client(struct parse *, const struct conflex_line *);
 static void	 d_rule(struct parse *, const struct conflex_line *);
+static void	 d_chain(struct parse *, const struct conflex_line *);
 
 /*
  * One row per directive. Single-valued ones name their seen[] slot, so
@@ -97,6 +99,7 @@ static const struct directive {
 	{ "client",		  d_client,	 ONCE_NONE },
 	{ "pass",		  d_rule,	 ONCE_NONE },
 	{ "block",		  d_rule,	 ONCE_NONE },
+	{ "chain",		  d_chain,	 ONCE_NONE },
 };
 
 static const char *const family_names[] = {
@@ -129,6 +132,7 @@ conf_new(void)
 	c->happy_delay_ms = 250;
 	c->handshake_timeout = 10;
 	c->connect_timeout = 10;
+	c->bind_timeout = 60;
 	c->idle_timeout = 3600;
 	c->shutdown_grace = 10;
 	c->max_clients = 1024;
@@ -150,6 +154,9 @@ conf_free(struct gw_conf *c)
 	free(c->listen_lens);
 	free(c->client_rules);
 	free(c->rules);
+	if (c->chains != NULL)
+		explicit_bzero(c->chains, c->nchains * sizeof(*c->chains));
+	free(c->chains);
 	free(c->users_file);
 	users_free(c->users);
 	free(c->runas);
@@ -217,6 +224,24 @@ add_client_rule(struct gw_conf *c, const struct client_rule *r, size_t at)
 	memmove(&v[at + 1], &v[at], (c->nclient_rules - at) * sizeof(*v));
 	v[at] = *r;
 	c->nclient_rules++;
+	return 0;
+}
+
+/* Not realloc: the old array holds passwords and is wiped before free. */
+static int
+add_chain(struct gw_conf *c, const struct chain *h)
+{
+	struct chain	*v;
+
+	if ((v = malloc((c->nchains + 1) * sizeof(*v))) == NULL)
+		return -1;
+	if (c->nchains > 0) {
+		memcpy(v, c->chains, c->nchains * sizeof(*v));
+		explicit_bzero(c->chains, c->nchains * sizeof(*v));
+	}
+	free(c->chains);
+	c->chains = v;
+	v[c->nchains++] = *h;
 	return 0;
 }
 
@@ -381,28 +406,29 @@ d_timeout(struct parse *p, const struct conflex_line *l)
 	} kinds[] = {
 		{ "handshake", ONCE_TIMEOUT_HANDSHAKE, 1 },
 		{ "connect", ONCE_TIMEOUT_CONNECT, 1 },
+		{ "bind", ONCE_TIMEOUT_BIND, 1 },
 		{ "idle", ONCE_TIMEOUT_IDLE, 1 },
 		/* 0: do not wait for relays when told to stop */
 		{ "shutdown", ONCE_TIMEOUT_SHUTDOWN, 0 },
 	};
 	unsigned int	*slot[] = {
 		&p->c->handshake_timeout, &p->c->connect_timeout,
-		&p->c->idle_timeout, &p->c->shutdown_grace,
+		&p->c->bind_timeout, &p->c->idle_timeout, &p->c->shutdown_grace,
 	};
 	unsigned long	 v;
 	size_t		 i;
 
 	if (l->nwords < 2) {
-		conf_error(p->e, l->lineno, "expected handshake, connect, idle "
-		    "or shutdown after 'timeout'");
+		conf_error(p->e, l->lineno, "expected handshake, connect, bind, "
+		    "idle or shutdown after 'timeout'");
 		return;
 	}
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strcmp(l->words[1], kinds[i].kind) == 0)
 			break;
 	if (i == sizeof(kinds) / sizeof(kinds[0])) {
-		conf_error(p->e, l->lineno, "expected handshake, connect, idle "
-		    "or shutdown after 'timeout', not '%s'", l->words[1]);
+		conf_error(p->e, l->lineno, "expected handshake, connect, bind, "
+		    "idle or shutdown after 'timeout', not '%s'", l->words[1]);
 		return;
 	}
 	if (p->seen[kinds[i].once] != 0) {
@@ -701,17 +727,67 @@ parse_command(struct rule *r, const char *w)
 	return 0;
 }
 
+/* 1 + the index of the chain called name, or 0 if there is none. */
+static unsigned int
+chain_find(const struct gw_conf *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nchains; i++)
+		if (strcmp(c->chains[i].name, name) == 0)
+			return (unsigned int)i + 1;
+	return 0;
+}
+
+/*
+ * "via NAME" names a chain defined above it; "via ADDR:PORT" makes an
+ * unnamed one without credentials (shared by rules naming the same
+ * endpoint). A chain name never looks like an address, so the two
+ * forms cannot be confused.
+ */
+static int
+parse_via(struct gw_conf *c, struct rule *r, const char *w,
+    unsigned int line, const char **why)
+{
+	struct chain	h;
+
+	if ((r->via = chain_find(c, w)) != 0)
+		return 0;
+	if (!looks_like_address(w)) {
+		*why = "no such chain (a 'chain' line must define it first)";
+		return -1;
+	}
+	memset(&h, 0, sizeof(h));
+	if (strlen(w) >= sizeof(h.name)) {
+		*why = "too long";
+		return -1;
+	}
+	if (addr_parse_endpoint(w, GATEWAYD_DEFAULT_PORT, &h.addr, &h.addrlen,
+	    why) == -1)
+		return -1;
+	memcpy(h.name, w, strlen(w) + 1);
+	h.lineno = line;
+	if (add_chain(c, &h) == -1) {
+		*why = "out of memory";
+		return -1;
+	}
+	r->via = (unsigned int)c->nchains;
+	return 0;
+}
+
 /*
  * "pass|block [from NET] [to DEST] [port P|P-Q] [user NAME]
- *  [command connect|bind|udp-associate]": the keywords may come in any
- * order, each at most once.
+ *  [command connect|bind|udp-associate] [via CHAIN]": the keywords may
+ * come in any order, each at most once.
  */
 static void
 d_rule(struct parse *p, const struct conflex_line *l)
 {
-	enum kw { KW_FROM, KW_TO, KW_PORT, KW_USER, KW_COMMAND, KW_COUNT };
+	enum kw {
+		KW_FROM, KW_TO, KW_PORT, KW_USER, KW_COMMAND, KW_VIA, KW_COUNT
+	};
 	static const char *const kwname[KW_COUNT] = {
-		"from", "to", "port", "user", "command",
+		"from", "to", "port", "user", "command", "via",
 	};
 	static const char *const kwwhat[KW_COUNT] = {
 		"a network or 'any'",
@@ -719,6 +795,7 @@ d_rule(struct parse *p, const struct conflex_line *l)
 		"a port or a range P-Q (1-65535)",
 		"a user name",
 		"connect, bind or udp-associate",
+		"a chain name or ADDR:PORT",
 	};
 	struct rule	 r;
 	const char	*why, *v;
@@ -737,7 +814,7 @@ d_rule(struct parse *p, const struct conflex_line *l)
 				break;
 		if (k == KW_COUNT) {
 			conf_error(p->e, l->lineno, "expected from, to, port, "
-			    "user or command in '%s' rule, not '%s'",
+			    "user, command or via in '%s' rule, not '%s'",
 			    l->words[0], l->words[i]);
 			return;
 		}
@@ -778,6 +855,10 @@ d_rule(struct parse *p, const struct conflex_line *l)
 			if (parse_command(&r, v) == -1)
 				goto bad;
 			break;
+		case KW_VIA:
+			if (parse_via(p->c, &r, v, l->lineno, &why) == -1)
+				goto bad;
+			break;
 		}
 		continue;
 bad:
@@ -786,8 +867,80 @@ bad:
 		    why != NULL ? why : "");
 		return;
 	}
+	if (r.via != 0 && r.action == RULE_BLOCK) {
+		conf_error(p->e, l->lineno, "'via' in a block rule: only a "
+		    "pass rule sends a request on");
+		return;
+	}
+	/* A datagram is relayed by this gateway or dropped, never chained. */
+	if (r.via != 0 && r.commands == (1u << SOCKS5_CMD_UDP)) {
+		conf_error(p->e, l->lineno,
+		    "'via' with 'command udp-associate': UDP is not chained");
+		return;
+	}
 	if (add_rule(p->c, &r) == -1)
 		oom(p, l->lineno);
+}
+
+/*
+ * "chain NAME ADDR:PORT [user USER password PASSWORD]": the next
+ * gateway rules send requests to with "via NAME". A name is 1-63
+ * letters, digits, '-', '_' or '.', not all digits and dots.
+ */
+static void
+d_chain(struct parse *p, const struct conflex_line *l)
+{
+	struct chain	 h;
+	const char	*name, *why;
+	unsigned int	 prev;
+	size_t		 len;
+
+	memset(&h, 0, sizeof(h));
+	h.lineno = l->lineno;
+	if (l->nwords < 3) {
+		conf_error(p->e, l->lineno,
+		    "expected NAME ADDR:PORT after 'chain'");
+		return;
+	}
+	name = l->words[1];
+	len = strlen(name);
+	if (len == 0 || len >= sizeof(h.name) || strspn(name,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_.") != len || looks_like_address(name)) {
+		conf_error(p->e, l->lineno, "expected a chain name (up to 63 "
+		    "letters, digits, '-', '_', '.') after 'chain', not '%s'",
+		    name);
+		return;
+	}
+	if ((prev = chain_find(p->c, name)) != 0) {
+		conf_error(p->e, l->lineno, "chain '%s' already defined at "
+		    "line %u", name, p->c->chains[prev - 1].lineno);
+		return;
+	}
+	memcpy(h.name, name, len + 1);
+	if (addr_parse_endpoint(l->words[2], GATEWAYD_DEFAULT_PORT, &h.addr,
+	    &h.addrlen, &why) == -1) {
+		conf_error(p->e, l->lineno, "expected ADDR:PORT after 'chain "
+		    "%s', not '%s': %s", name, l->words[2], why);
+		return;
+	}
+	if (l->nwords > 3) {
+		/* RFC 1929: a user name is 1-255 bytes, a password 0-255. */
+		if (l->nwords != 7 || strcmp(l->words[3], "user") != 0 ||
+		    strcmp(l->words[5], "password") != 0 ||
+		    l->words[4][0] == '\0' || strlen(l->words[4]) > 255 ||
+		    strlen(l->words[6]) > 255) {
+			conf_error(p->e, l->lineno, "expected 'user NAME "
+			    "password PASSWORD' after 'chain %s %s'", name,
+			    l->words[2]);
+			return;
+		}
+		memcpy(h.user, l->words[4], strlen(l->words[4]) + 1);
+		memcpy(h.pass, l->words[6], strlen(l->words[6]) + 1);
+	}
+	if (add_chain(p->c, &h) == -1)
+		oom(p, l->lineno);
+	explicit_bzero(&h, sizeof(h));
 }
 
 /* ---------------------------------------------------------------- */
@@ -1123,4 +1276,14 @@ conf_warnings(const struct gw_conf *c, struct conf_errors *w)
 	if (c->users_file != NULL && !(c->auth & AUTH_PASSWORD))
 		conf_error(w, 0, "users-file is not used: auth does not "
 		    "include password");
+	for (i = 0; i < c->nchains; i++) {
+		size_t	j;
+
+		for (j = 0; j < c->nrules; j++)
+			if (c->rules[j].via == i + 1)
+				break;
+		if (j == c->nrules)
+			conf_error(w, c->chains[i].lineno, "chain '%s' is not "
+			    "used by any rule", c->chains[i].name);
+	}
 }

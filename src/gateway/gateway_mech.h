@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+struct chain;
 struct gw_conf;
 struct socks5_addr;
 
@@ -146,6 +147,130 @@ int	relay_run(int client, int dest, unsigned int idle_ms,
  */
 int	relay_write_all(int fd, const void *buf, size_t len,
 	    unsigned int timeout_ms);
+
+/* ---------------------------------------------------------------- */
+/* bind.c: BIND, the peer that connects back (RFC 1928 section 4)     */
+
+/*
+ * The local address this host would send from to reach toward (port
+ * 0), found without sending anything. Returns 0 or -1 with errno.
+ */
+int	bind_local_toward(const struct sockaddr *toward,
+	    struct sockaddr_storage *out);
+/*
+ * Opens the listening socket of a BIND: on the address that reaches
+ * toward (the expected peer), or, with toward NULL (any peer) or no
+ * route to it in ctl_local's family, on ctl_local's address (the
+ * gateway's end of the control connection); any port. *bnd gets where
+ * it listens (BND of the first reply). Returns the nonblocking fd, or
+ * -1 with errno.
+ */
+int	bind_listen(const struct sockaddr *toward,
+	    const struct sockaddr *ctl_local, struct sockaddr_storage *bnd);
+/* Whether a BIND's DST.ADDR names no peer: 0.0.0.0 or ::. Pure. */
+int	bind_peer_any(const struct sockaddr *dst);
+/*
+ * Whether peer is one of the expected addresses (ports ignored); an
+ * empty list expects anyone. Pure.
+ */
+int	bind_peer_expected(const struct dial_addrs *expect,
+	    const struct sockaddr *peer);
+/*
+ * Accepts the next connection on lfd before deadline (ms, monotonic),
+ * watching the control connection ctl meanwhile. Returns the peer's
+ * nonblocking fd (address in *peer), or -1 with errno: ETIMEDOUT at the
+ * deadline, ECONNRESET when the client closed or failed first.
+ */
+int	bind_accept(int lfd, int ctl, int64_t deadline,
+	    struct sockaddr_storage *peer);
+
+/* ---------------------------------------------------------------- */
+/* chain.c: a request handed on to the next gateway (RFC 3089 s. 4)   */
+
+/* Bytes read from the next hop and not yet passed on: a reply or more. */
+#define CHAIN_BUF	1024
+
+struct chain_result {
+	int			 fd;		/* to the hop, nonblocking */
+	struct socks5_reply	 reply;		/* the hop's last reply */
+	uint8_t			 raw[SOCKS5_REQUEST_MAX]; /* its bytes */
+	size_t			 rawlen;
+	uint8_t			 buf[CHAIN_BUF]; /* read past the reply */
+	size_t			 len;
+	uint8_t			 rep;		/* our reply when we failed */
+	int			 err;		/* errno of that failure */
+	const char		*why;		/* static text of it */
+};
+
+/*
+ * Connects to the hop within timeout_ms, negotiates (RFC 1929 with the
+ * chain's credentials when it has some, else no authentication), sends
+ * the request as the client made it (a name stays a name, so only the
+ * last gateway resolves it) and reads the hop's reply, waiting at most
+ * timeout_ms after the hop accepted us. Returns 0 with res->fd and
+ * res->reply, whatever its code (the caller passes it on verbatim), or
+ * -1 with res->rep, res->err and res->why and nothing open.
+ */
+int	chain_open(const struct chain *h, uint8_t cmd,
+	    const struct socks5_addr *dst, unsigned int timeout_ms,
+	    struct chain_result *res);
+/*
+ * Reads the hop's next reply (BIND's second) before deadline (ms,
+ * monotonic), watching ctl so a client that leaves is noticed. Returns
+ * 0 (res->reply, res->raw), or -1 with res->rep, res->err, res->why.
+ */
+int	chain_read_reply(struct chain_result *res, int ctl, int64_t deadline);
+
+/* ---------------------------------------------------------------- */
+/* udp.c: UDP ASSOCIATE, the datagram relay (RFC 1928 sections 6-7)   */
+
+/* One association; the caller fills "in", udp_run fills "out". */
+struct udp_assoc {
+	/* in */
+	const struct gw_conf	*conf;
+	uint64_t		 session;	/* id, for debug lines */
+	int			 ctl;		/* the TCP control connection */
+	int			 cli;		/* udp_open()'s socket */
+	struct sockaddr_storage	 expect;	/* client's UDP address; port
+						   0: any port */
+	const struct sockaddr	*tcp_client;	/* for the rules */
+	const char		*user;		/* NULL: anonymous */
+	/* out */
+	uint64_t		 up_dgrams, up_bytes;	/* client -> remote */
+	uint64_t		 down_dgrams, down_bytes; /* remote -> client */
+	uint64_t		 dropped;
+	const char		*end;		/* "eof", "idle", "error" */
+	int			 err;		/* errno when "error" */
+};
+
+/*
+ * The address the client's datagrams must come from (RFC 1928 section
+ * 6: DST of the UDP ASSOCIATE request), the port DST.PORT (0: any).
+ * An unspecified DST.ADDR (0.0.0.0, ::) or a name means the address of
+ * the control connection's peer. Pure. Returns 0, or -1 (EAFNOSUPPORT)
+ * when DST.ADDR is of another family than ctl_peer.
+ */
+int	udp_expect(const struct socks5_addr *dst,
+	    const struct sockaddr *ctl_peer, struct sockaddr_storage *out);
+/* Whether a datagram from src belongs to the association. Pure. */
+int	udp_client_ok(const struct sockaddr *expect,
+	    const struct sockaddr *src);
+/*
+ * Puts the UDP request header naming from in front of the payload that
+ * starts at buf + off. Returns the offset the datagram now starts at,
+ * or -1 when the header does not fit in front of it. Pure.
+ */
+long	udp_wrap(uint8_t *buf, size_t off, const struct socks5_addr *from);
+/*
+ * Opens the association's client-side socket on local's address, any
+ * port. Returns the nonblocking fd (address in *bnd) or -1 with errno.
+ */
+int	udp_open(const struct sockaddr *local, struct sockaddr_storage *bnd);
+/*
+ * Relays datagrams (rules applied to each destination) until the
+ * control connection closes (0), or a failure or idle time out (-1).
+ */
+int	udp_run(struct udp_assoc *a);
 
 /* ---------------------------------------------------------------- */
 /* sdnotify.c: the systemd notification protocol, by hand            */

@@ -53,8 +53,24 @@ struct client_rule {
 };
 
 /*
+ * "chain NAME ADDR:PORT [user NAME password PASSWORD]": a further SOCKS5
+ * gateway that "pass ... via NAME" hands requests on to (RFC 3089
+ * section 4), and the credentials this gateway offers it. A "via
+ * ADDR:PORT" rule makes an unnamed one (name = the endpoint as written).
+ */
+struct chain {
+	char			name[64];
+	struct sockaddr_storage	addr;
+	socklen_t		addrlen;
+	char			user[256];	/* "": no authentication */
+	char			pass[256];
+	unsigned int		lineno;
+};
+
+/*
  * "pass|block [from NET] [to DEST] [port P[-Q]] [user NAME]
- *  [command connect|bind|udp-associate]": what a request may reach.
+ *  [command connect|bind|udp-associate] [via CHAIN]": what a request
+ * may reach, and (via) through which next gateway.
  */
 struct rule {
 	enum rule_action	action;
@@ -66,6 +82,7 @@ struct rule {
 	uint16_t		port_hi;
 	char			user[256];	/* "": any (or none) */
 	unsigned int		commands;	/* bit (1 << cmd); 0: any */
+	unsigned int		via;		/* 1 + chains index; 0: none */
 	unsigned int		lineno;
 };
 
@@ -87,6 +104,8 @@ struct gw_conf {
 	size_t			 nclient_rules;
 	struct rule		*rules;
 	size_t			 nrules;
+	struct chain		*chains;	/* named by rules' via */
+	size_t			 nchains;
 
 	unsigned int		 auth;		/* AUTH_* set */
 	char			*users_file;
@@ -97,6 +116,7 @@ struct gw_conf {
 	unsigned int		 happy_delay_ms;	/* default 250 */
 	unsigned int		 handshake_timeout;	/* s, default 10 */
 	unsigned int		 connect_timeout;	/* s, default 10 */
+	unsigned int		 bind_timeout;		/* s, default 60 */
 	unsigned int		 idle_timeout;		/* s, default 3600 */
 	unsigned int		 shutdown_grace;	/* s, default 10 */
 	unsigned int		 max_clients;		/* default 1024 */
@@ -132,7 +152,8 @@ void		 conf_unref(struct gw_conf *c);
 const char	*conf_family_str(enum family_pref f);
 /*
  * Appends the -t warnings on a config that loaded (no client pass rule,
- * no pass rule, a users-file that auth never uses) to *w, line 0.
+ * no pass rule, a users-file that auth never uses: line 0; a chain no
+ * rule uses: its line) to *w.
  */
 void		 conf_warnings(const struct gw_conf *c, struct conf_errors *w);
 /*
@@ -158,6 +179,8 @@ struct verdict {
 	enum rule_action	 action;
 	unsigned int		 lineno;	/* 0: a default decided */
 	const char		*why;		/* "rule", "protect-local", ... */
+	const struct chain	*via;		/* pass through this hop; NULL:
+						   directly (or a deferral) */
 };
 
 /* Whether this client may use the gateway at all (first match wins). */
@@ -166,9 +189,21 @@ struct verdict	policy_client(const struct gw_conf *c,
 /*
  * The verdict on a request. Called once before resolving (addr NULL:
  * rules on networks that could still match defer to the second call)
- * and once per address the name resolved to, which decides.
+ * and once per address the name resolved to, which decides. A passing
+ * verdict names the chain its rule sends the request through, if any.
+ * For BIND, addr 0.0.0.0 or :: stands for "any peer": only rules to
+ * any decide it, and no protect-* applies.
  */
 struct verdict	policy_request(const struct gw_conf *c,
+		    const struct policy_query *q);
+/*
+ * Whether q's client and user could have any destination passed for
+ * q->cmd (destination and port ignored): the first rule matching the
+ * rest that passes something, or blocks everything, decides. UDP
+ * ASSOCIATE asks this before it sets up a relay whose every datagram
+ * would be dropped.
+ */
+struct verdict	policy_command(const struct gw_conf *c,
 		    const struct policy_query *q);
 /* The authentication method to pick from what the client offered. */
 uint8_t		policy_method(const struct gw_conf *c,

@@ -14,7 +14,7 @@
 #include "gateway/gatewayd.h"
 
 static const struct verdict no_destination = {
-	RULE_BLOCK, 0, "no destination"
+	RULE_BLOCK, 0, "no destination", NULL
 };
 
 /* Whether sa lies in net, where family AF_UNSPEC stands for "any". */
@@ -49,7 +49,7 @@ net_within(const struct addr_net *inner, const struct addr_net *outer)
 struct verdict
 policy_client(const struct gw_conf *c, const struct sockaddr *client)
 {
-	struct verdict	v = { RULE_BLOCK, 0, "no client rule matched" };
+	struct verdict	v = { RULE_BLOCK, 0, "no client rule matched", NULL };
 	size_t		i;
 
 	for (i = 0; i < c->nclient_rules; i++) {
@@ -168,11 +168,14 @@ rule_matches_query(const struct rule *r, const struct policy_query *q)
 	return 1;
 }
 
+/* The verdict of rule r; a pass names the chain r sends requests to. */
 static struct verdict
-decide(const struct rule *r)
+decide(const struct gw_conf *c, const struct rule *r)
 {
-	struct verdict	v = { r->action, r->lineno, "rule" };
+	struct verdict	v = { r->action, r->lineno, "rule", NULL };
 
+	if (r->action == RULE_PASS && r->via > 0 && r->via <= c->nchains)
+		v.via = &c->chains[r->via - 1];
 	return v;
 }
 
@@ -185,7 +188,7 @@ decide(const struct rule *r)
 static struct verdict
 request_by_name(const struct gw_conf *c, const struct policy_query *q)
 {
-	struct verdict	v = { RULE_BLOCK, 0, "no rule matched" };
+	struct verdict	v = { RULE_BLOCK, 0, "no rule matched", NULL };
 	size_t		i;
 
 	for (i = 0; i < c->nrules; i++) {
@@ -195,11 +198,11 @@ request_by_name(const struct gw_conf *c, const struct policy_query *q)
 			continue;
 		switch (r->dest) {
 		case DEST_ANY:
-			return decide(r);
+			return decide(c, r);
 		case DEST_NAME:
 		case DEST_SUFFIX:
 			if (name_matches(r, q->name))
-				return decide(r);
+				return decide(c, r);
 			break;
 		case DEST_NET:
 			if (r->action == RULE_PASS) {
@@ -229,6 +232,39 @@ dest_matches(const struct rule *r, const struct policy_query *q)
 	return 0;
 }
 
+/* Whether sa is 0.0.0.0 or :: (what a BIND names for "any peer"). */
+static int
+is_unspecified(const struct sockaddr *sa)
+{
+	static const uint8_t	zero[16];
+
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0;
+	if (sa->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    zero, 16) == 0;
+	return 0;
+}
+
+/*
+ * BIND without an expected peer (RFC 1928 section 4 lets DST.ADDR be
+ * 0): the peer may come from anywhere, so only a rule to any can pass
+ * it. A rule on a network or a name cannot know the peer yet and is
+ * skipped; the peer that connects is judged on its own address later.
+ */
+static struct verdict
+request_any_peer(const struct gw_conf *c, const struct policy_query *q)
+{
+	struct verdict	v = { RULE_BLOCK, 0, "no rule matched", NULL };
+	size_t		i;
+
+	for (i = 0; i < c->nrules; i++)
+		if (c->rules[i].dest == DEST_ANY &&
+		    rule_matches_query(&c->rules[i], q))
+			return decide(c, &c->rules[i]);
+	return v;
+}
+
 /*
  * Phase 2, an address known (resolved, or a literal request): first
  * match wins. When the address is protected, only a pass rule whose
@@ -240,11 +276,13 @@ dest_matches(const struct rule *r, const struct policy_query *q)
 static struct verdict
 request_by_addr(const struct gw_conf *c, const struct policy_query *q)
 {
-	struct verdict		 v = { RULE_BLOCK, 0, "no rule matched" };
+	struct verdict		 v = { RULE_BLOCK, 0, "no rule matched", NULL };
 	const struct addr_net	*prot;
 	const char		*pwhy = NULL;
 	size_t			 i;
 
+	if (q->cmd == SOCKS5_CMD_BIND && is_unspecified(q->addr))
+		return request_any_peer(c, q);
 	prot = protected_net(c, q, &pwhy);
 	for (i = 0; i < c->nrules; i++) {
 		const struct rule	*r = &c->rules[i];
@@ -256,7 +294,7 @@ request_by_addr(const struct gw_conf *c, const struct policy_query *q)
 			v.why = pwhy;
 			return v;
 		}
-		return decide(r);
+		return decide(c, r);
 	}
 	return v;
 }
@@ -275,6 +313,34 @@ policy_request(const struct gw_conf *c, const struct policy_query *q)
 	if (q->name != NULL)
 		return request_by_name(c, q);
 	return no_destination;
+}
+
+struct verdict
+policy_command(const struct gw_conf *c, const struct policy_query *q)
+{
+	struct verdict	v = { RULE_BLOCK, 0, "no rule matched", NULL };
+	size_t		i;
+
+	for (i = 0; i < c->nrules; i++) {
+		const struct rule	*r = &c->rules[i];
+
+		/* Destination and port aside, does r speak to this query? */
+		if (!net_has(&r->from, q->client))
+			continue;
+		if (r->user[0] != '\0' &&
+		    (q->user == NULL || strcmp(q->user, r->user) != 0))
+			continue;
+		if (r->commands != 0 &&
+		    (q->cmd >= 32 || !(r->commands & (1u << q->cmd))))
+			continue;
+		if (r->action == RULE_PASS)
+			return decide(c, r);
+		/* A block of every destination and port ends the search. */
+		if (r->dest == DEST_ANY && r->port_lo == 0 &&
+		    r->port_hi == 65535)
+			return decide(c, r);
+	}
+	return v;
 }
 
 /*

@@ -3,9 +3,13 @@
  *
  * Each accepted client gets a thread that owns its struct session and
  * walks the RFC 1928 exchange in order: method negotiation, RFC 1929
- * authentication, the request, the policy verdict, the dial (RFC 3089
- * section 3: the gateway resolves the delegated name), the reply, the
- * relay. Whatever happens, session_close() writes one summary log line.
+ * authentication, the request, the policy verdict, then the command:
+ * CONNECT dials (RFC 3089 section 3: the gateway resolves the delegated
+ * name), BIND listens for the peer (bind.c), UDP ASSOCIATE relays
+ * datagrams (udp.c), and a rule may hand CONNECT or BIND on to the next
+ * gateway instead (chain.c, RFC 3089 section 4). Every stream ends in
+ * the same relay. Whatever happens, session_close() writes one summary
+ * log line.
  */
 #include <sys/socket.h>
 
@@ -56,9 +60,14 @@ struct session {
 	char			 user[256];	/* "": not authenticated */
 	int			 have_req;
 	struct socks5_request	 req;
-	struct dial_addrs	 addrs;
+	struct dial_addrs	 addrs;		/* passed; BIND: the peers */
 	struct dial_result	 dial;
 	struct relay_result	 relay;
+	struct sockaddr_storage	 via;		/* who dfd reaches; or unset */
+	const struct chain	*chain;		/* the next hop, or NULL */
+	struct chain_result	 hop;
+	struct udp_assoc	 udp;
+	int			 udp_ran;	/* its counts are for the log */
 
 	int			 rep;		/* sent to the client; -1: none */
 	const char		*fail;		/* why it ended early, or NULL */
@@ -85,11 +94,14 @@ static pthread_cond_t		session_gone;
 static pthread_once_t		session_once = PTHREAD_ONCE_INIT;
 
 static int	session_connect(struct session *);
+static int	session_bind(struct session *);
+static int	session_udp(struct session *);
 static char	*session_dest_str(const struct session *, char *, size_t);
 
 static const struct session_command session_commands[] = {
 	{ SOCKS5_CMD_CONNECT, session_connect },
-	/* BIND and UDP ASSOCIATE: answered X'07' until they exist here. */
+	{ SOCKS5_CMD_BIND, session_bind },
+	{ SOCKS5_CMD_UDP, session_udp },
 };
 
 /* The condition variable waits on CLOCK_MONOTONIC, as deadlines do. */
@@ -348,33 +360,59 @@ session_denied(struct session *s, const struct verdict *v)
 }
 
 /*
- * Resolves the destination and keeps only the addresses policy passes
- * (the second phase, per address). The first phase, on the name alone,
- * runs before any query: a blocked name is never looked up.
+ * Where the request goes: the addresses policy passes, in s->addrs (in
+ * the order they are tried), or, when the deciding rule says "via", the
+ * next gateway in *via. The first phase, on the name alone, runs before
+ * any query: a blocked name is never looked up, and a name a rule sends
+ * on is not looked up either (the last gateway resolves it). A rule on
+ * a network needs the addresses; then the first address that passes
+ * decides between chaining and dialing. A BIND naming no peer (0.0.0.0
+ * or ::) leaves s->addrs empty: any peer.
  */
 static int
-session_resolve(struct session *s)
+session_route(struct session *s, const struct chain **via)
 {
-	struct verdict	v = { RULE_BLOCK, 0, "no address" };
+	struct verdict	v = { RULE_BLOCK, 0, "no address", NULL };
 	const char	*why;
 	uint8_t		rep;
 	size_t		i, kept = 0;
+	int		first = 1;
 
+	*via = NULL;
+	s->addrs.n = 0;
 	if (s->req.dst.atyp == SOCKS5_ATYP_DOMAIN) {
 		v = session_policy(s, NULL);
 		if (v.action == RULE_BLOCK) {
 			session_denied(s, &v);
 			return -1;
 		}
+		if ((*via = v.via) != NULL)
+			return 0;
 	}
 	if (dial_resolve(&s->req.dst, &s->addrs, &rep, &why) == -1) {
 		session_fail(s, why, 0);
 		(void)session_reply(s, rep, NULL);
 		return -1;
 	}
+	if (s->req.cmd == SOCKS5_CMD_BIND && s->addrs.n == 1 &&
+	    bind_peer_any((struct sockaddr *)&s->addrs.v[0])) {
+		v = session_policy(s, (struct sockaddr *)&s->addrs.v[0]);
+		s->addrs.n = 0;
+		if (v.action == RULE_BLOCK) {
+			session_denied(s, &v);
+			return -1;
+		}
+		*via = v.via;
+		return 0;
+	}
 	for (i = 0; i < s->addrs.n; i++) {
 		v = session_policy(s, (struct sockaddr *)&s->addrs.v[i]);
-		if (v.action == RULE_PASS)
+		if (v.action != RULE_PASS)
+			continue;
+		if (first && (*via = v.via) != NULL)
+			return 0;
+		first = 0;
+		if (v.via == NULL)
 			s->addrs.v[kept++] = s->addrs.v[i];
 	}
 	log_debug("session=%" PRIu64 " resolved=%zu passed=%zu", s->id,
@@ -392,15 +430,103 @@ session_resolve(struct session *s)
 	return 0;
 }
 
+/*
+ * The relay every stream ends in, CONNECT, BIND or chained: bytes the
+ * client sent right behind its request go first, then both ways until
+ * done. Counted into s->relay for the closing line.
+ */
+static int
+session_relay(struct session *s)
+{
+	unsigned int	idle_ms = s->conf->idle_timeout * 1000u;
+	int		rc;
+
+	if (s->inlen > 0 && relay_write_all(s->dfd, s->in, s->inlen,
+	    idle_ms) == -1) {
+		session_fail(s, "destination write error", errno);
+		return -1;
+	}
+	rc = relay_run(s->cfd, s->dfd, idle_ms, 0, &s->relay);
+	s->relay.up += s->inlen;
+	if (rc == -1 && s->relay.err != 0)
+		session_fail(s, "relay", s->relay.err);
+	else if (rc == -1)
+		session_fail(s, s->relay.end, 0);	/* "idle" */
+	return rc;
+}
+
+/* Passes the next hop's reply on as it came; 0 if it said success. */
+static int
+session_pass_reply(struct session *s)
+{
+	s->rep = s->hop.reply.rep;
+	if (session_send(s, s->hop.raw, (int)s->hop.rawlen) == -1)
+		return -1;
+	if (s->hop.reply.rep != SOCKS5_REP_SUCCEEDED) {
+		session_fail(s, "next hop failed", 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * CONNECT or BIND through the next gateway (RFC 3089 section 4): the
+ * request as the client made it, the hop's replies verbatim (BIND's
+ * two), then the relay. A hop we cannot reach or talk to gets our own
+ * reply, from its errno.
+ */
+static int
+session_chain(struct session *s, const struct chain *h)
+{
+	struct gw_conf	*c = s->conf;
+	size_t		 early;
+	int		 rc;
+
+	s->chain = h;
+	if (chain_open(h, s->req.cmd, &s->req.dst, c->connect_timeout * 1000u,
+	    &s->hop) == -1) {
+		session_fail(s, s->hop.why, s->hop.err);
+		(void)session_reply(s, s->hop.rep, NULL);
+		return -1;
+	}
+	s->dfd = s->hop.fd;
+	memcpy(&s->via, &h->addr, sizeof(h->addr));
+	if (session_pass_reply(s) == -1)
+		return -1;
+	if (s->req.cmd == SOCKS5_CMD_BIND) {
+		if (chain_read_reply(&s->hop, s->cfd, mech_now_ms() +
+		    (int64_t)c->bind_timeout * 1000) == -1) {
+			session_fail(s, s->hop.why, s->hop.err);
+			if (s->hop.err != ECONNRESET)
+				(void)session_reply(s, s->hop.rep, NULL);
+			return -1;
+		}
+		if (session_pass_reply(s) == -1)
+			return -1;
+	}
+	/* What the far end sent right behind the reply comes first. */
+	early = s->hop.len;
+	if (early > 0 && relay_write_all(s->cfd, s->hop.buf, early,
+	    c->idle_timeout * 1000u) == -1) {
+		session_fail(s, "client write error", errno);
+		return -1;
+	}
+	rc = session_relay(s);
+	s->relay.down += early;
+	return rc;
+}
+
 /* CONNECT: policy, dial, reply, then relay until both sides are done. */
 static int
 session_connect(struct session *s)
 {
-	struct gw_conf	*c = s->conf;
-	int		 rc;
+	struct gw_conf		*c = s->conf;
+	const struct chain	*via;
 
-	if (session_resolve(s) == -1)
+	if (session_route(s, &via) == -1)
 		return -1;
+	if (via != NULL)
+		return session_chain(s, via);
 	if (dial_connect(&s->addrs, c->family, c->happy_delay_ms,
 	    c->connect_timeout * 1000u, &s->dial) == -1) {
 		session_fail(s, "connect failed", s->dial.err);
@@ -408,28 +534,159 @@ session_connect(struct session *s)
 		return -1;
 	}
 	s->dfd = s->dial.fd;
+	s->via = s->dial.peer;
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		char via[ADDR_STRLEN];
+		char via_str[ADDR_STRLEN];
 
 		log_debug("session=%" PRIu64 " connected via=%s ms=%" PRId64,
-		    s->id, addr_format((struct sockaddr *)&s->dial.peer, via,
-		    sizeof(via)), mech_now_ms() - s->start);
+		    s->id, addr_format((struct sockaddr *)&s->dial.peer,
+		    via_str, sizeof(via_str)), mech_now_ms() - s->start);
 	}
 	if (session_reply(s, SOCKS5_REP_SUCCEEDED,
 	    (struct sockaddr *)&s->dial.local) == -1)
 		return -1;
-	/* Bytes the client sent right behind its request go first. */
-	if (s->inlen > 0 && relay_write_all(s->dfd, s->in, s->inlen,
-	    c->idle_timeout * 1000u) == -1) {
-		session_fail(s, "destination write error", errno);
+	return session_relay(s);
+}
+
+/*
+ * Whether peer may be the one a BIND waits for: one of the addresses
+ * the request named or, when it named none, one the rules pass.
+ */
+static int
+session_bind_peer_ok(struct session *s, const struct sockaddr_storage *peer)
+{
+	struct verdict	v;
+
+	if (s->addrs.n > 0)
+		return bind_peer_expected(&s->addrs,
+		    (const struct sockaddr *)peer);
+	v = session_policy(s, (const struct sockaddr *)peer);
+	return v.action == RULE_PASS && v.via == NULL;
+}
+
+/*
+ * BIND (RFC 1928 section 4): listen where the expected peer can reach
+ * us, first reply with that address, accept the peer within the bind
+ * timeout (others are turned away meanwhile), second reply with the
+ * peer's address, then relay. No peer in time: X'06' as second reply.
+ */
+static int
+session_bind(struct session *s)
+{
+	struct sockaddr_storage	 ctl, bnd, peer;
+	const struct chain	*via;
+	socklen_t		 len = sizeof(ctl);
+	int64_t			 deadline;
+	unsigned int		 turned = 0;
+	int			 lfd, fd;
+
+	if (session_route(s, &via) == -1)
+		return -1;
+	if (via != NULL)
+		return session_chain(s, via);
+	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
+	    (lfd = bind_listen(s->addrs.n > 0 ?
+	    (struct sockaddr *)&s->addrs.v[0] : NULL,
+	    (struct sockaddr *)&ctl, &bnd)) == -1) {
+		session_fail(s, "cannot listen", errno);
+		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
 		return -1;
 	}
-	rc = relay_run(s->cfd, s->dfd, c->idle_timeout * 1000u, 0, &s->relay);
-	s->relay.up += s->inlen;
-	if (rc == -1 && s->relay.err != 0)
-		session_fail(s, "relay", s->relay.err);
-	else if (rc == -1)
-		session_fail(s, s->relay.end, 0);	/* "idle" */
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		char buf[ADDR_STRLEN];
+
+		log_debug("session=%" PRIu64 " bind listening on %s", s->id,
+		    addr_format((struct sockaddr *)&bnd, buf, sizeof(buf)));
+	}
+	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd)
+	    == -1) {
+		close(lfd);
+		return -1;
+	}
+	deadline = mech_now_ms() + (int64_t)s->conf->bind_timeout * 1000;
+	while ((fd = bind_accept(lfd, s->cfd, deadline, &peer)) != -1 &&
+	    !session_bind_peer_ok(s, &peer)) {
+		char buf[ADDR_STRLEN];
+
+		log_debug("session=%" PRIu64 " bind turned away %s", s->id,
+		    addr_format((struct sockaddr *)&peer, buf, sizeof(buf)));
+		close(fd);
+		turned++;
+	}
+	close(lfd);
+	if (fd == -1) {
+		if (errno == ECONNRESET) {
+			session_fail(s, "client left before the peer came", 0);
+			return -1;
+		}
+		session_fail(s, errno == ETIMEDOUT ? "no peer in time" :
+		    "accept failed", errno == ETIMEDOUT ? 0 : errno);
+		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
+		return -1;
+	}
+	if (turned > 0)
+		log_info("session=%" PRIu64 " bind turned away %u peers",
+		    s->id, turned);
+	s->dfd = fd;
+	s->via = peer;
+	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&peer)
+	    == -1)
+		return -1;
+	return session_relay(s);
+}
+
+/*
+ * UDP ASSOCIATE (RFC 1928 sections 6-7): a client-side socket on the
+ * address the client reached us on, the reply naming it, then the
+ * datagram relay until the control connection ends.
+ */
+static int
+session_udp(struct session *s)
+{
+	struct udp_assoc	*a = &s->udp;
+	struct policy_query	 q;
+	struct verdict		 v;
+	struct sockaddr_storage	 ctl, bnd;
+	socklen_t		 len = sizeof(ctl);
+	int			 rc = -1;
+
+	/* The rules are per datagram; refuse at once if none could pass. */
+	memset(&q, 0, sizeof(q));
+	q.client = (struct sockaddr *)&s->client;
+	q.user = s->user[0] != '\0' ? s->user : NULL;
+	q.cmd = SOCKS5_CMD_UDP;
+	v = policy_command(s->conf, &q);
+	if (v.action == RULE_BLOCK) {
+		session_denied(s, &v);
+		return -1;
+	}
+	a->conf = s->conf;
+	a->session = s->id;
+	a->ctl = s->cfd;
+	a->tcp_client = (struct sockaddr *)&s->client;
+	a->user = q.user;
+	if (udp_expect(&s->req.dst, (struct sockaddr *)&s->client,
+	    &a->expect) == -1) {
+		session_fail(s, "client address of another family", 0);
+		(void)session_reply(s, SOCKS5_REP_ATYP_UNSUPPORTED, NULL);
+		return -1;
+	}
+	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
+	    (a->cli = udp_open((struct sockaddr *)&ctl, &bnd)) == -1) {
+		session_fail(s, "cannot open UDP socket", errno);
+		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
+		return -1;
+	}
+	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd)
+	    == 0) {
+		rc = udp_run(a);
+		s->relay.up = a->up_bytes;
+		s->relay.down = a->down_bytes;
+		s->udp_ran = 1;
+		if (rc == -1)
+			session_fail(s, a->end, a->err);
+	}
+	close(a->cli);
 	return rc;
 }
 
@@ -487,6 +744,7 @@ session_log(struct session *s)
 {
 	char	dest[LOG_SAFE_SIZE(255) + 16], via[ADDR_STRLEN];
 	char	user[LOG_SAFE_SIZE(255)], rep[16], why[160], ebuf[96];
+	char	more[160];
 
 	if (s->logged)
 		return;
@@ -494,10 +752,18 @@ session_log(struct session *s)
 		snprintf(rep, sizeof(rep), "%d", s->rep);
 	else
 		snprintf(rep, sizeof(rep), "-");
-	if (s->dfd != -1)
-		addr_format((struct sockaddr *)&s->dial.peer, via, sizeof(via));
+	if (s->via.ss_family != AF_UNSPEC)
+		addr_format((struct sockaddr *)&s->via, via, sizeof(via));
 	else
 		snprintf(via, sizeof(via), "-");
+	/* Keys of the new commands, after the spec's own. */
+	more[0] = '\0';
+	if (s->chain != NULL)
+		snprintf(more, sizeof(more), " chain=%s", s->chain->name);
+	else if (s->udp_ran)
+		snprintf(more, sizeof(more), " dgrams_up=%" PRIu64
+		    " dgrams_down=%" PRIu64 " dropped=%" PRIu64,
+		    s->udp.up_dgrams, s->udp.down_dgrams, s->udp.dropped);
 	/* Not a key of the spec's line: appended only when it ended early. */
 	why[0] = '\0';
 	if (s->fail != NULL && s->err != 0)
@@ -506,12 +772,12 @@ session_log(struct session *s)
 	else if (s->fail != NULL)
 		snprintf(why, sizeof(why), " error=\"%s\"", s->fail);
 	log_info("session=%" PRIu64 " client=%s user=%s cmd=%s dest=%s via=%s "
-	    "rep=%s up=%" PRIu64 " down=%" PRIu64 " ms=%" PRId64 "%s",
+	    "rep=%s up=%" PRIu64 " down=%" PRIu64 " ms=%" PRId64 "%s%s",
 	    s->id, s->client_str, s->user[0] != '\0' ?
 	    log_safe(s->user, user, sizeof(user)) : "-",
 	    s->have_req ? socks5_cmd_str(s->req.cmd) : "-",
 	    session_dest_str(s, dest, sizeof(dest)), via, rep, s->relay.up,
-	    s->relay.down, mech_now_ms() - s->start, why);
+	    s->relay.down, mech_now_ms() - s->start, more, why);
 	s->logged = 1;
 }
 

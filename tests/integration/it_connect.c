@@ -291,6 +291,11 @@ raw_cmd(uint8_t cmd, uint16_t port)
 	return h_socks_raw(&gw, req, sizeof(req));
 }
 
+/*
+ * An unknown command gets X'07'. BIND and UDP ASSOCIATE exist (issue
+ * 4; it_bind.c and it_udp.c test them): their first reply is success,
+ * and closing the connection right after it ends them.
+ */
 static void
 test_reply_command_not_supported(void **state)
 {
@@ -298,9 +303,9 @@ test_reply_command_not_supported(void **state)
 	assert_int_equal(raw_cmd(0x09, echo4_port),
 	    SOCKS5_REP_CMD_UNSUPPORTED);
 	assert_int_equal(raw_cmd(SOCKS5_CMD_BIND, echo4_port),
-	    SOCKS5_REP_CMD_UNSUPPORTED);
+	    SOCKS5_REP_SUCCEEDED);
 	assert_int_equal(raw_cmd(SOCKS5_CMD_UDP, 0),
-	    SOCKS5_REP_CMD_UNSUPPORTED);
+	    SOCKS5_REP_SUCCEEDED);
 	/* Still serving after them. */
 	assert_int_equal(h_socks_rep(&gw, "127.0.0.1", echo4_port),
 	    SOCKS5_REP_SUCCEEDED);

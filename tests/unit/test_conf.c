@@ -298,8 +298,8 @@ static const struct bad_case {
 	    "'ipv5-only'" },
 	{ "bad-happy-delay.conf", 2, "expected milliseconds from 10 to 2000 "
 	    "after 'happy-eyeballs-delay', not '5'" },
-	{ "bad-timeout-kind.conf", 2, "expected handshake, connect, idle or "
-	    "shutdown after 'timeout', not 'read'" },
+	{ "bad-timeout-kind.conf", 2, "expected handshake, connect, bind, "
+	    "idle or shutdown after 'timeout', not 'read'" },
 	{ "bad-timeout-value.conf", 3, "expected seconds from 1 to" },
 	{ "bad-timeout-missing.conf", 2,
 	    "expected SECONDS after 'timeout handshake'" },
@@ -326,8 +326,8 @@ static const struct bad_case {
 	    "'client pass from', not '192.0.2.1/24'" },
 	{ "bad-client-extra.conf", 2,
 	    "unexpected 'port' after 'client pass from any'" },
-	{ "bad-rule-keyword.conf", 3, "expected from, to, port, user or "
-	    "command in 'pass' rule, not 'via'" },
+	{ "bad-rule-keyword.conf", 3, "expected from, to, port, user, "
+	    "command or via in 'pass' rule, not 'through'" },
 	{ "bad-rule-from.conf", 2,
 	    "expected a network or 'any' after 'from', not '300.1.2.3'" },
 	{ "bad-rule-to.conf", 2, "expected any, an address or network, a name "
@@ -467,8 +467,8 @@ static const struct str_case {
 	{ "timeout idle 0", "not '0'" },
 	{ "timeout idle 100000d", "not '100000d'" },
 	{ "timeout shutdown 0", NULL },
-	{ "timeout", "expected handshake, connect, idle or shutdown after "
-	    "'timeout'" },
+	{ "timeout", "expected handshake, connect, bind, idle or shutdown "
+	    "after 'timeout'" },
 	{ "timeout idle 5 6", "unexpected '6' after 'timeout idle SECONDS'" },
 	{ "max-clients 1048576", NULL },
 	{ "max-clients 1048577", "not '1048577'" },

@@ -1,0 +1,176 @@
+/*
+ * bind.c - BIND, the connection that comes back (RFC 1928 section 4).
+ *
+ * A client that needs its server to connect to it (FTP's active mode)
+ * asks the gateway to listen on its behalf. RFC 3089 section 5.1 makes
+ * this work across the families: the gateway listens on an address of
+ * the family that reaches the expected peer, which may be one the client
+ * itself lacks. This file opens that listener and waits for the peer;
+ * the session decides who may be the peer and sends the two replies.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gatewayd.h"
+
+/*
+ * The address this host sends from to reach toward: a UDP socket is
+ * connect()ed there (no packet leaves; the kernel only picks a route
+ * and a source) and asked for its own name. Returns 0 or -1 with errno
+ * (ENETUNREACH when there is no route).
+ */
+int
+bind_local_toward(const struct sockaddr *toward, struct sockaddr_storage *out)
+{
+	socklen_t	len = sizeof(*out);
+	int		fd, saved;
+
+	if (addr_len(toward) == 0) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	fd = socket(toward->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (connect(fd, toward, addr_len(toward)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)out, &len) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	addr_set_port((struct sockaddr *)out, 0);
+	return 0;
+}
+
+int
+bind_listen(const struct sockaddr *toward, const struct sockaddr *ctl_local,
+    struct sockaddr_storage *bnd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(*bnd);
+	int			 fd, on = 1, saved;
+
+	/*
+	 * Toward the peer when there is one. With none (a wildcard
+	 * BIND), or no route, the address the client reached us on: the
+	 * one it can best tell its peer about.
+	 */
+	if (toward == NULL || bind_local_toward(toward, &ss) == -1) {
+		if (toward != NULL && toward->sa_family != ctl_local->sa_family)
+			return -1;	/* errno from bind_local_toward */
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, ctl_local, addr_len(ctl_local));
+		addr_set_port((struct sockaddr *)&ss, 0);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    IPPROTO_TCP);
+	if (fd == -1)
+		return -1;
+	/* Its own family only: an IPv4 peer on an IPv6 listener is mapped. */
+	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto err;
+	/* A small backlog: peers beyond the expected one are refused anyway. */
+	if (bind(fd, (struct sockaddr *)&ss, addr_len((struct sockaddr *)&ss))
+	    == -1 || listen(fd, 4) == -1 ||
+	    getsockname(fd, (struct sockaddr *)bnd, &len) == -1)
+		goto err;
+	return fd;
+err:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+bind_peer_any(const struct sockaddr *dst)
+{
+	static const uint8_t	zero[16];
+
+	if (dst->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)dst)->sin_addr.s_addr == 0;
+	if (dst->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)dst)->sin6_addr,
+		    zero, sizeof(zero)) == 0;
+	return 0;
+}
+
+int
+bind_peer_expected(const struct dial_addrs *expect, const struct sockaddr *peer)
+{
+	size_t	i;
+
+	if (expect->n == 0)
+		return 1;
+	/* The address alone: a peer connects from whatever port it likes. */
+	for (i = 0; i < expect->n; i++)
+		if (addr_equal((const struct sockaddr *)&expect->v[i], peer, 0))
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether the client gave up: its end closed or failed. Bytes it sent
+ * early stay queued (they are relayed once the peer is there), so once
+ * some are seen the control connection is no longer read from here.
+ */
+static int
+bind_client_gone(int ctl, int *watch)
+{
+	uint8_t	b;
+	ssize_t	n;
+
+	n = recv(ctl, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) {
+		*watch = 0;
+		return 0;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	return 1;
+}
+
+int
+bind_accept(int lfd, int ctl, int64_t deadline, struct sockaddr_storage *peer)
+{
+	struct pollfd	pfd[2];
+	socklen_t	len;
+	int64_t		left;
+	int		fd, watch = 1;
+
+	for (;;) {
+		len = sizeof(*peer);
+		fd = accept4(lfd, (struct sockaddr *)peer, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1)
+			return fd;
+		/* A peer that reset before we got to it is no failure. */
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			return -1;
+		if ((left = deadline - mech_now_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		pfd[0].fd = lfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = ctl;
+		pfd[1].events = watch ? POLLIN : 0;
+		if (poll(pfd, 2, (int)left) == -1 && errno != EINTR)
+			return -1;
+		if ((pfd[1].revents & (POLLERR | POLLHUP)) ||
+		    ((pfd[1].revents & POLLIN) &&
+		    bind_client_gone(ctl, &watch))) {
+			errno = ECONNRESET;
+			return -1;
+		}
+	}
+}
