@@ -1186,23 +1186,50 @@ lg_evloop(const struct lg_opts *o)
 	return done == o->conc ? 0 : 1;
 }
 
+/*
+ * A free loopback port below the ephemeral range. Ports in that range
+ * are soon all held by TIME_WAIT from the connection-rate cases, and a
+ * bind() to port 0 (ours, or Dante's for its outbound side) then fails;
+ * below it no connect() ever takes one.
+ */
 static int
 lg_freeport(void)
 {
 	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
+	unsigned int		low = 32768, high = 60999, base, span, port, i;
+	FILE			*f;
 	int			fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
-		lg_die("freeport");
-	printf("%u\n", ntohs(sin.sin_port));
-	close(fd);
-	return 0;
+	if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r"))) {
+		if (fscanf(f, "%u %u", &low, &high) != 2)
+			low = 32768, high = 60999;
+		fclose(f);
+	}
+	/* Below the range if there is room, else above it, else anywhere. */
+	if (low >= 2048)
+		base = 1024, span = low - 1024;
+	else if (high <= 63487)
+		base = high + 1, span = 65535 - high;
+	else
+		base = 1024, span = 64511;
+	srand((unsigned int)(lg_now_ns() ^ getpid()));
+	for (i = 0; i < 500; i++) {
+		port = base + (unsigned int)rand() % span;
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons((uint16_t)port);
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+			lg_die("socket");
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+			close(fd);
+			printf("%u\n", port);
+			return 0;
+		}
+		close(fd);
+	}
+	lg_die("freeport: no free port");
+	return 1;
 }
 
 int

@@ -9,6 +9,7 @@
 #                  streams carry half of it each, to keep the run short
 #   BENCH_HOLD=N   relays held open at once (default 10000)
 #   BENCH_OUT=DIR  where results go (default $B/bench/out)
+#   BENCH_COMMIT=X what to call the gatewayd commit (default: git's HEAD)
 # Writes raw.tsv (every run's line), results.md (the table) and, when
 # gnuplot is there, bench.png. Every process it starts is stopped by its
 # PID on exit; every loadgen run is bounded by -T and by timeout(1).
@@ -104,7 +105,7 @@ machine() {
 	echo "- kernel: $(uname -sr); $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
 	echo "- RLIMIT_NOFILE: $NOFILE (hard $(ulimit -Hn))"
 	echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "- gatewayd: $("$GATEWAYD" -V 2>&1 | head -1), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "- gatewayd: $("$GATEWAYD" -V 2>&1 | head -1), commit ${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo "?")}"
 	echo "- Dante: $(dpkg-query -W -f '${Version}' dante-server 2>/dev/null || echo 'not installed')"
 	echo "- microsocks: $(dpkg-query -W -f '${Version}' microsocks 2>/dev/null || echo 'not installed')"
 	echo "- rounds: $ROUNDS; bytes per stream: $BYTES (1 stream), $BYTES4 (4 streams)"
@@ -138,11 +139,14 @@ pass to any
 max-clients $((HOLD_N + 1000))
 EOF
 
+# Dante binds its outbound sockets to "external" before connecting, and
+# bind() to port 0 cannot take a port that TIME_WAIT holds: on 127.0.0.1
+# the connection-rate cases leave tens of thousands. 127.0.0.2 is its own.
 dante_conf() {
 	cat <<EOF
 logoutput: stderr
 internal: 127.0.0.1 port = $1
-external: 127.0.0.1
+external: 127.0.0.2
 clientmethod: none
 socksmethod: none
 user.privileged: root
@@ -202,8 +206,8 @@ lg() {
 LG=$BIN/loadgen
 
 # Destination services.
-"$BIN/benchsrv" -e 127.0.0.1 -d 127.0.0.1 -T 3600 > "$TMP/srv.out" \
-    2>"$TMP/srv.err" &
+"$BIN/benchsrv" -e "127.0.0.1:$(freeport)" -d "127.0.0.1:$(freeport)" -T 3600 \
+    > "$TMP/srv.out" 2>"$TMP/srv.err" &
 SRV=$!
 track "$SRV"
 for i in $(seq 50); do [ -s "$TMP/srv.out" ] && break; sleep 0.1; done
