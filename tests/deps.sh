@@ -11,6 +11,9 @@ while read -r kind name pkg; do
 	header)  [ -e "/usr/include/$name" ] || \
 		 [ -e "/usr/include/$(uname -m)-linux-gnu/$name" ] && continue ;;
 	command) command -v "$name" >/dev/null 2>&1 && continue ;;
+	# Debian's interpreter: the one its python3-* packages install for.
+	pymodule) /usr/bin/python3 -c "import $name" >/dev/null 2>&1 &&
+		  continue ;;
 	*) echo "deps.sh: $here/deps.txt: unknown kind '$kind'" >&2; exit 1 ;;
 	esac
 	case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
