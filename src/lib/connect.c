@@ -1,13 +1,14 @@
 /*
  * connect.c - connections to fake addresses go through the gateway
- * (RFC 3089 section 3, steps 3-4): connect, getpeername, and the
- * TCP Fast Open forms of sendto/sendmsg.
+ * (RFC 3089 section 3, steps 3-4): connect, getpeername,
+ * getsockname, and the TCP Fast Open forms of sendto/sendmsg.
  *
  * connect() to a fake address becomes a TCP connection to the gateway
  * and a SOCKS5 CONNECT that carries the NAME the fake address stands
  * for. If the program's socket cannot reach the gateway's family, a
  * replacement socket with the program's flags and options is put in its
- * place (dup3), so the shim keeps no descriptors of its own. A real
+ * place (dup3), so the shim keeps no descriptors of its own; the fake
+ * peer is recorded by socket (sockreg.c) for getpeername. A real
  * address of a family this host has no address of (an IPv6 literal on
  * an IPv4-only host) goes through the gateway too, as ATYP IPv4/IPv6.
  * Everything else is passed to the real connect() after a few integer
@@ -18,9 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -32,170 +31,23 @@
 #ifndef MSG_FASTOPEN
 #define MSG_FASTOPEN	0x20000000
 #endif
-#ifndef SO_COOKIE
-#define SO_COOKIE	57
-#endif
 
 static int	(*real_connect)(int, const struct sockaddr *, socklen_t);
 static int	(*real_getpeername)(int, struct sockaddr *, socklen_t *);
+static int	(*real_getsockname)(int, struct sockaddr *, socklen_t *);
 static ssize_t	(*real_sendto)(int, const void *, size_t, int,
 		    const struct sockaddr *, socklen_t);
 static ssize_t	(*real_sendmsg)(int, const struct msghdr *, int);
 static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
-
-/*
- * fd -> the fake address and port the program connected to, for
- * getpeername. Open addressing on the fd number; an entry is only ever
- * overwritten (a reused fd number), never removed, and is trusted only
- * if the socket's cookie (SO_COOKIE: unique per socket for the life of
- * the system) still matches, so a closed and reused fd is not confused.
- * All under peers_lock, taken only when peers_used > 0; pthread_atfork
- * handlers keep the lock usable in both processes after fork.
- */
-struct connect_peer {
-	int		fd;		/* -1: free */
-	uint64_t	cookie;
-	socklen_t	len;
-	union {
-		struct sockaddr		sa;
-		struct sockaddr_in	sin;
-		struct sockaddr_in6	sin6;
-	} addr;
-};
-static struct connect_peer *peers;
-static size_t peers_cap;
-static atomic_size_t peers_used;
-static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-connect_prepare_fork(void)
-{
-	pthread_mutex_lock(&peers_lock);
-}
-
-static void
-connect_after_fork(void)
-{
-	pthread_mutex_unlock(&peers_lock);
-}
 
 static void
 connect_init(void)
 {
 	*(void **)&real_connect = real_symbol("connect");
 	*(void **)&real_getpeername = real_symbol("getpeername");
+	*(void **)&real_getsockname = real_symbol("getsockname");
 	*(void **)&real_sendto = real_symbol("sendto");
 	*(void **)&real_sendmsg = real_symbol("sendmsg");
-	pthread_atfork(connect_prepare_fork, connect_after_fork,
-	    connect_after_fork);
-}
-
-/* ------------------------------------------------------------------ */
-/* the fd -> fake peer table                                            */
-
-static uint64_t
-connect_cookie(int fd)
-{
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) == -1)
-		return 0;
-	return cookie;
-}
-
-static struct connect_peer *
-connect_peer_slot(int fd)
-{
-	size_t i, mask = peers_cap - 1;
-
-	for (i = (size_t)fd & mask;; i = (i + 1) & mask)
-		if (peers[i].fd == fd || peers[i].fd == -1)
-			return &peers[i];
-}
-
-static int
-connect_peer_grow(void)
-{
-	struct connect_peer *old = peers, *p;
-	size_t oldcap = peers_cap, i, cap = oldcap ? oldcap * 2 : 64;
-
-	if ((p = malloc(cap * sizeof(*p))) == NULL)
-		return -1;
-	for (i = 0; i < cap; i++)
-		p[i].fd = -1;
-	peers = p;
-	peers_cap = cap;
-	for (i = 0; i < oldcap; i++)
-		if (old[i].fd != -1)
-			*connect_peer_slot(old[i].fd) = old[i];
-	free(old);
-	return 0;
-}
-
-/* Remembers that fd now stands for peer (the fake address and port). */
-static void
-connect_peer_set(int fd, const struct sockaddr *peer, socklen_t len)
-{
-	struct connect_peer *p;
-	uint64_t cookie = connect_cookie(fd);
-
-	if (len > sizeof(p->addr))
-		return;
-	pthread_mutex_lock(&peers_lock);
-	if ((atomic_load(&peers_used) + 1) * 2 > peers_cap &&
-	    connect_peer_grow() == -1)
-		goto out;
-	p = connect_peer_slot(fd);
-	if (p->fd == -1)
-		atomic_fetch_add(&peers_used, 1);
-	p->fd = fd;
-	p->cookie = cookie;
-	p->len = len;
-	memcpy(&p->addr, peer, len);
-out:
-	pthread_mutex_unlock(&peers_lock);
-}
-
-/* A UDP socket "disconnected" with AF_UNSPEC has no fake peer any more. */
-static void
-connect_peer_forget(int fd)
-{
-	struct connect_peer *p;
-
-	if (atomic_load_explicit(&peers_used, memory_order_relaxed) == 0)
-		return;
-	pthread_mutex_lock(&peers_lock);
-	if (peers_cap > 0 && (p = connect_peer_slot(fd))->fd == fd)
-		p->cookie = 0;	/* never matches: kept as a tombstone */
-	pthread_mutex_unlock(&peers_lock);
-}
-
-/*
- * Copies the fake peer of fd into out (at most *len bytes, *len set to
- * its full size) and returns 1, or returns 0 if fd is not one of ours.
- */
-static int
-connect_peer_get(int fd, struct sockaddr *out, socklen_t *len)
-{
-	struct connect_peer *p, copy;
-	int found = 0;
-
-	if (atomic_load_explicit(&peers_used, memory_order_relaxed) == 0)
-		return 0;
-	pthread_mutex_lock(&peers_lock);
-	if (peers_cap > 0 && (p = connect_peer_slot(fd))->fd == fd) {
-		copy = *p;
-		found = 1;
-	}
-	pthread_mutex_unlock(&peers_lock);
-	if (!found || copy.cookie == 0 || copy.cookie != connect_cookie(fd))
-		return 0;
-	if (out != NULL && len != NULL) {
-		memcpy(out, &copy.addr, *len < copy.len ? *len : copy.len);
-		*len = copy.len;
-	}
-	return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -529,7 +381,7 @@ connect_udp(int fd, int domain, const struct shim_conf *c,
 
 	if (connect_gateway_addr(fd, domain, c, &gw, &gwlen))
 		(void)real_connect(fd, (struct sockaddr *)&gw, gwlen);
-	connect_peer_set(fd, sa, salen);
+	(void)sockreg_set_peer(fd, sa, salen);
 	return 0;
 }
 
@@ -543,6 +395,7 @@ static int
 connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
     const struct shim_conf *c, const struct socks5_addr *dst)
 {
+	struct sockreg_entry e;
 	socklen_t len = sizeof(int);
 	int type, domain, fl;
 
@@ -567,7 +420,7 @@ connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
 		return -1;
 	}
 	/* A second connect() after EINPROGRESS asks whether it is done. */
-	if (connect_peer_get(fd, NULL, NULL)) {
+	if (sockreg_get(fd, &e) && e.peerlen != 0) {
 		errno = EISCONN;
 		return -1;
 	}
@@ -575,7 +428,7 @@ connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
 		return -1;
 	if (connect_gateway(fd, c, dst) == -1)
 		return -1;
-	connect_peer_set(fd, sa, salen);
+	(void)sockreg_set_peer(fd, sa, salen);
 	/*
 	 * Non-blocking: the answer a program's event loop expects. The
 	 * socket is already connected, so its poll for writability returns
@@ -639,7 +492,7 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	if ((r = connect_ours(sa, len, &c, &dst)) == ROUTE_DIRECT) {
 		if (sa != NULL && len >= sizeof(sa_family_t) &&
 		    sa->sa_family == AF_UNSPEC)
-			connect_peer_forget(fd);
+			sockreg_forget_peer(fd);
 		errno = saved;
 		return real_connect(fd, sa, len);
 	}
@@ -660,19 +513,63 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	return -1;
 }
 
+/*
+ * RFC 3089 section 5: the peer is the fake address and port the
+ * program connected to, not the gateway. The entry follows the socket,
+ * so a dup() of it answers the same.
+ */
 SHIM_EXPORT int
 getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 {
 	struct sockaddr *sa = addr.__sockaddr__;
+	struct sockreg_entry e;
 
 	pthread_once(&connect_once, connect_init);
 	if (real_getpeername == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
-	if (sa != NULL && len != NULL && connect_peer_get(fd, sa, len))
+	if (sa != NULL && len != NULL && sockreg_get(fd, &e) &&
+	    e.peerlen != 0) {
+		memcpy(sa, &e.peer, *len < e.peerlen ? *len : e.peerlen);
+		*len = e.peerlen;
 		return 0;
+	}
 	return real_getpeername(fd, sa, len);
+}
+
+/*
+ * A socket replaced by one of the gateway's family has a local address
+ * of the other family, which a program that made an IPv4 socket does
+ * not expect (RFC 3089 section 5: no local address can be right here
+ * anyway). It gets the unspecified address of its own family and the
+ * real port; a socket that kept its family gets the real answer.
+ */
+SHIM_EXPORT int
+getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	struct sockaddr *sa = addr.__sockaddr__;
+	struct sockreg_entry e;
+	union shim_sockaddr real, mine;
+	socklen_t rlen = sizeof(real), mlen;
+
+	pthread_once(&connect_once, connect_init);
+	if (real_getsockname == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (sa == NULL || len == NULL || !sockreg_get(fd, &e) ||
+	    e.peerlen == 0 || real_getsockname(fd, &real.sa, &rlen) == -1 ||
+	    real.sa.sa_family == e.peer.sa.sa_family)
+		return real_getsockname(fd, sa, len);
+	memset(&mine, 0, sizeof(mine));
+	mine.sa.sa_family = e.peer.sa.sa_family;
+	mlen = mine.sa.sa_family == AF_INET6 ? sizeof(mine.sin6) :
+	    sizeof(mine.sin);
+	addr_set_port(&mine.sa, addr_port(&real.sa));
+	memcpy(sa, &mine, *len < mlen ? *len : mlen);
+	*len = mlen;
+	return 0;
 }
 
 /*

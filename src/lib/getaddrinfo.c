@@ -31,15 +31,13 @@ static freeaddrinfo_fn freeaddrinfo_real;
 static pthread_once_t getaddrinfo_once = PTHREAD_ONCE_INIT;
 
 /*
- * The lists this file allocated and has not seen freed: an open-
- * addressing set of head pointers, guarded by getaddrinfo_lock (held
- * across fork by the atfork handlers). getaddrinfo_nowned mirrors the
- * count so freeaddrinfo() of a libc list takes no lock while none of
- * ours is out.
+ * The lists this file allocated and has not seen freed, keyed by head
+ * pointer, guarded by getaddrinfo_lock (held across fork by the atfork
+ * handlers). getaddrinfo_nowned mirrors the count so freeaddrinfo() of
+ * a libc list takes no lock while none of ours is out.
  */
 static pthread_mutex_t getaddrinfo_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct addrinfo **getaddrinfo_set;
-static size_t getaddrinfo_nslots;
+static struct idmap getaddrinfo_lists = IDMAP_INIT;
 static atomic_size_t getaddrinfo_nowned;
 
 /* One node of a list of ours: the addrinfo and its address together. */
@@ -79,99 +77,31 @@ getaddrinfo_load(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* the set of our lists (callers hold getaddrinfo_lock)                 */
-
-static size_t
-getaddrinfo_slot(const struct addrinfo *ai)
-{
-	uint64_t h = (uint64_t)(uintptr_t)ai;
-
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 32;
-	return (size_t)h & (getaddrinfo_nslots - 1);
-}
-
-static int
-getaddrinfo_grow(void)
-{
-	struct addrinfo **old = getaddrinfo_set, **set;
-	size_t oldn = getaddrinfo_nslots, n, i, j;
-
-	n = oldn ? oldn * 2 : 16;
-	if ((set = calloc(n, sizeof(*set))) == NULL)
-		return -1;
-	getaddrinfo_set = set;
-	getaddrinfo_nslots = n;
-	for (i = 0; i < oldn; i++) {
-		if (old[i] == NULL)
-			continue;
-		for (j = getaddrinfo_slot(old[i]); set[j] != NULL;
-		    j = (j + 1) & (n - 1))
-			;
-		set[j] = old[i];
-	}
-	free(old);
-	return 0;
-}
+/* the set of our lists                                                 */
 
 static int
 getaddrinfo_own(struct addrinfo *ai)
 {
-	size_t i, count;
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&getaddrinfo_lock);
-	count = atomic_load(&getaddrinfo_nowned);
-	if ((count + 1) * 2 > getaddrinfo_nslots && getaddrinfo_grow() == -1)
-		r = -1;
-	else {
-		for (i = getaddrinfo_slot(ai); getaddrinfo_set[i] != NULL;
-		    i = (i + 1) & (getaddrinfo_nslots - 1))
-			;
-		getaddrinfo_set[i] = ai;
-		atomic_store(&getaddrinfo_nowned, count + 1);
-	}
+	r = idmap_put(&getaddrinfo_lists, (uint64_t)(uintptr_t)ai, ai);
+	atomic_store(&getaddrinfo_nowned, getaddrinfo_lists.used);
 	pthread_mutex_unlock(&getaddrinfo_lock);
 	return r;
 }
 
-/*
- * Removes ai from the set if it is there (linear probing with backward
- * shift, so no tombstones). Returns whether it was ours.
- */
+/* Removes ai from the set if it is there. Returns whether it was ours. */
 static int
 getaddrinfo_disown(struct addrinfo *ai)
 {
-	size_t mask, i, j, k;
-	int found = 0;
+	void *found;
 
 	pthread_mutex_lock(&getaddrinfo_lock);
-	if (getaddrinfo_nslots == 0)
-		goto out;
-	mask = getaddrinfo_nslots - 1;
-	for (i = getaddrinfo_slot(ai); getaddrinfo_set[i] != NULL;
-	    i = (i + 1) & mask)
-		if (getaddrinfo_set[i] == ai)
-			break;
-	if (getaddrinfo_set[i] == NULL)
-		goto out;
-	found = 1;
-	getaddrinfo_set[i] = NULL;
-	for (j = (i + 1) & mask; getaddrinfo_set[j] != NULL;
-	    j = (j + 1) & mask) {
-		k = getaddrinfo_slot(getaddrinfo_set[j]);
-		/* Move j back into the hole unless its home lies in (i, j]. */
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		getaddrinfo_set[i] = getaddrinfo_set[j];
-		getaddrinfo_set[j] = NULL;
-		i = j;
-	}
-	atomic_fetch_sub(&getaddrinfo_nowned, 1);
-out:
+	found = idmap_del(&getaddrinfo_lists, (uint64_t)(uintptr_t)ai);
+	atomic_store(&getaddrinfo_nowned, getaddrinfo_lists.used);
 	pthread_mutex_unlock(&getaddrinfo_lock);
-	return found;
+	return found != NULL;
 }
 
 static void
@@ -189,17 +119,11 @@ getaddrinfo_free_own(struct addrinfo *ai)
 int
 getaddrinfo_is_ours(const struct addrinfo *ai)
 {
-	size_t i;
-	int found = 0;
+	int found;
 
 	pthread_mutex_lock(&getaddrinfo_lock);
-	if (getaddrinfo_nslots != 0)
-		for (i = getaddrinfo_slot(ai); getaddrinfo_set[i] != NULL;
-		    i = (i + 1) & (getaddrinfo_nslots - 1))
-			if (getaddrinfo_set[i] == ai) {
-				found = 1;
-				break;
-			}
+	found = idmap_get(&getaddrinfo_lists, (uint64_t)(uintptr_t)ai) !=
+	    NULL;
 	pthread_mutex_unlock(&getaddrinfo_lock);
 	return found;
 }

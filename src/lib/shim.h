@@ -36,6 +36,31 @@
 void	*real_symbol(const char *symbol);
 
 /* ---------------------------------------------------------------- */
+/* idmap.c: a 64-bit key -> pointer hash map (caller locks)           */
+
+struct idmap {
+	uint64_t	*keys;		/* 0: empty slot */
+	void		**vals;
+	size_t		 cap;		/* a power of two, or 0 */
+	size_t		 used;
+};
+#define IDMAP_INIT	{ NULL, NULL, 0, 0 }
+/* The value stored under key, or NULL. */
+void	*idmap_get(const struct idmap *m, uint64_t key);
+/* Stores val under key (0 is not a key). Returns 0, or -1: no memory. */
+int	idmap_put(struct idmap *m, uint64_t key, void *val);
+/* Removes key; returns its value, or NULL if it was not there. */
+void	*idmap_del(struct idmap *m, uint64_t key);
+/*
+ * Walks the map: *pos starts at 0; returns 1 with *key and *val set
+ * for each entry, then 0. The map must not change during the walk.
+ */
+int	idmap_next(const struct idmap *m, size_t *pos, uint64_t *key,
+	    void **val);
+/* Frees the map's arrays (not the values); it is then empty. */
+void	idmap_clear(struct idmap *m);
+
+/* ---------------------------------------------------------------- */
 /* config.c: /etc/socks64.conf and the SOCKS64_* environment          */
 
 #ifndef SHIM_CONF_PATH
@@ -311,6 +336,60 @@ int	__res_nquerydomain(struct __res_state *, const char *, const char *,
 int	__res_send(const unsigned char *, int, unsigned char *, int);
 int	__res_nsend(struct __res_state *, const unsigned char *, int,
 	    unsigned char *, int);
+
+/* ---------------------------------------------------------------- */
+/* sockreg.c: the program's sockets the shim took over                */
+
+/* An IPv4 or IPv6 socket address, sized and aligned for either. */
+union shim_sockaddr {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+
+/* What is known of one socket; sockreg_get hands out a copy. */
+struct sockreg_entry {
+	uint64_t		cookie;		/* SO_COOKIE: the key */
+	int			fd;		/* last seen at; -1: closed */
+	socklen_t		peerlen;	/* 0: no fake peer */
+	union shim_sockaddr	peer;		/* as the program gave it */
+	/* A UDP association (udp.c); ctl -1 and relaylen 0 when none. */
+	int			ctl;		/* its TCP control connection */
+	uint64_t		ctl_cookie;	/* ctl's SO_COOKIE */
+	socklen_t		relaylen;
+	union shim_sockaddr	relay;		/* where datagrams go */
+	long long		checked_ms;	/* ctl last seen alive */
+};
+
+/* fd's SO_COOKIE, or 0 if it is not a socket. errno is kept. */
+uint64_t sockreg_cookie(int fd);
+/*
+ * Whether fd may be a socket of ours: a lock-free bit test, for the
+ * hot paths; 0 is certain, 1 means ask sockreg_get.
+ */
+int	sockreg_maybe(int fd);
+/* Copies the entry of fd's socket into out: 1, or 0 if there is none. */
+int	sockreg_get(int fd, struct sockreg_entry *out);
+/* Records the fake peer of fd's socket: 0, or -1 (no memory, no socket). */
+int	sockreg_set_peer(int fd, const struct sockaddr *peer, socklen_t len);
+/* fd's socket has no fake peer any more (connect AF_UNSPEC). */
+void	sockreg_forget_peer(int fd);
+/*
+ * Records the UDP association of fd's socket, whose control connection
+ * is ctl; an association it had is ended (its control closed if it is
+ * still ours). Returns 0, or -1: the caller closes ctl.
+ */
+int	sockreg_set_udp(int fd, int ctl, uint64_t ctl_cookie,
+	    const struct sockaddr *relay, socklen_t relaylen);
+/* The association of ctl_cookie on fd was seen alive at now_ms. */
+void	sockreg_checked(int fd, uint64_t ctl_cookie, long long now_ms);
+/* Ends the association of ctl_cookie on fd (closing ctl if ours). */
+void	sockreg_drop_udp(int fd, uint64_t ctl_cookie);
+/*
+ * fd is being closed: its association ends now; its fake peer stays
+ * for a dup() of it until the next sweep. The close() hook calls it.
+ */
+void	sockreg_close(int fd);
 
 /* ---------------------------------------------------------------- */
 /* socks.c: the SOCKS5 client exchange over a connected socket        */

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -202,6 +203,13 @@ read_exact(int fd, char *buf, size_t n)
 		got += (size_t)r;
 	}
 	buf[got] = '\0';
+}
+
+/* The kernel's getsockname, past the shim's hook. */
+static int
+syscall_getsockname(int fd, struct sockaddr_storage *ss, socklen_t *len)
+{
+	return (int)syscall(SYS_getsockname, fd, (struct sockaddr *)ss, len);
 }
 
 static void
@@ -470,6 +478,111 @@ test_getpeername_reused_fd_is_real(void **state)
 	close(fd2);
 }
 
+/*
+ * The fake peer belongs to the socket, not the descriptor: a dup() of
+ * it answers the same, also once the original descriptor is closed.
+ */
+static void
+test_getpeername_on_dup(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, fd2;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	len = fake("dup.example", AF_INET, 8081, &ss);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	fd2 = dup(fd);
+	assert_true(fd2 > fd);
+	assert_peer(fd2, &ss, len);
+	assert_int_equal(close(fd), 0);
+	assert_peer(fd2, &ss, len);
+	close(fd2);
+}
+
+/*
+ * A socket replaced by one of the gateway's family reports a local
+ * address of the program's own family: unspecified, with the real port.
+ * One that kept its family reports its real local address.
+ */
+static void
+test_getsockname_replaced_socket_keeps_family(void **state)
+{
+	struct sockaddr_storage ss, real;
+	struct sockaddr_in6 me;
+	struct sockaddr_in me4;
+	socklen_t len, mlen = sizeof(me), rlen = sizeof(real);
+	int fd, one = 1;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	len = fake("sockname.example", AF_INET6, 443, &ss);
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+	    sizeof(one)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(sockopt_int(fd, SOL_SOCKET, SO_DOMAIN), AF_INET);
+	memset(&me, 0xaa, sizeof(me));
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &mlen), 0);
+	assert_int_equal(mlen, sizeof(me));
+	assert_int_equal(me.sin6_family, AF_INET6);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&me.sin6_addr));
+	assert_int_equal(me.sin6_flowinfo, 0);
+	assert_int_equal(me.sin6_scope_id, 0);
+	/* The port is the real one (of the IPv4 socket underneath). */
+	assert_int_equal(syscall_getsockname(fd, &real, &rlen), 0);
+	assert_int_equal(real.ss_family, AF_INET);
+	assert_int_equal(ntohs(me.sin6_port),
+	    ntohs(((struct sockaddr_in *)&real)->sin_port));
+	assert_true(ntohs(me.sin6_port) != 0);
+	/* A short buffer is filled as far as it goes, the size told. */
+	mlen = 4;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &mlen), 0);
+	assert_int_equal(mlen, sizeof(me));
+	close(fd);
+	/* Not replaced: the kernel's own answer. */
+	len = fake("sockname4.example", AF_INET, 443, &ss);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	mlen = sizeof(me4);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&me4, &mlen), 0);
+	assert_int_equal(me4.sin_family, AF_INET);
+	assert_int_equal(ntohl(me4.sin_addr.s_addr), INADDR_LOOPBACK);
+	close(fd);
+}
+
+/*
+ * Sockets closed behind the shim's back (close_range, or the close
+ * system call itself) leave entries that a later sweep removes; their
+ * reused descriptor numbers are never mistaken for them meanwhile.
+ */
+static void
+test_sockreg_sweeps_sockets_closed_unseen(void **state)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t len, plen;
+	int i, fd;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	for (i = 0; i < 150; i++) {
+		len = fake(i % 2 ? "sweep1.example" : "sweep2.example",
+		    i % 3 ? AF_INET : AF_INET6, (uint16_t)(1000 + i), &ss);
+		fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+		assert_peer(fd, &ss, len);
+		assert_int_equal(syscall(SYS_close, fd), 0);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		plen = sizeof(peer);
+		assert_int_equal(getpeername(fd, (struct sockaddr *)&peer,
+		    &plen), -1);
+		assert_int_equal(errno, ENOTCONN);
+		close(fd);
+	}
+}
+
 /* Loopback, the gateway itself: the real connect, untouched. */
 static void
 test_connect_loopback_is_direct(void **state)
@@ -669,6 +782,9 @@ main(void)
 		cmocka_unit_test(test_connect_udp_succeeds_without_sending),
 		cmocka_unit_test(test_sendto_fastopen_goes_through_gateway),
 		cmocka_unit_test(test_getpeername_reused_fd_is_real),
+		cmocka_unit_test(test_getpeername_on_dup),
+		cmocka_unit_test(test_sockreg_sweeps_sockets_closed_unseen),
+		cmocka_unit_test(test_getsockname_replaced_socket_keeps_family),
 		cmocka_unit_test(test_connect_loopback_is_direct),
 		cmocka_unit_test(test_connect_many_threads),
 		cmocka_unit_test(test_connect_after_fork),
