@@ -150,8 +150,7 @@ FUZZ_SRC	:= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 FUZZ_BINS	:= $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_NAMES))
 FUZZ_RUNS	:= $(addprefix fuzz-run-,$(FUZZ_NAMES))
-FUZZ_LIBOBJ	:= $(patsubst %.c,$(B)/fuzz/obj/%.o,$(COMMON_SRC) $(GW_SRC) \
-		   src/lib/config.c src/lib/real.c)
+fuzz_obj	 = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(1))
 .PHONY: fuzz $(FUZZ_RUNS)
 
 $(B)/tests/test_fuzz_regress: $(call obj,$(FUZZ_SRC) src/lib/config.c \
@@ -162,9 +161,14 @@ $(B)/fuzz/obj/%.o: %.c $(wildcard src/*.h src/*/*.h tests/fuzz/*.h)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) -DFUZZ_MAIN $(WARN) $(FUZZ_FLAGS) \
 	    -fsanitize=fuzzer-no-link -c -o $@ $<
 
+# Each target links only the code it parses, not the daemon's mechanism.
 $(FUZZ_BINS): $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o \
-	    $(FUZZ_LIBOBJ)
+	    $(call fuzz_obj,$(COMMON_SRC))
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -pthread -o $@ $^ $(LIBS)
+$(B)/fuzz/fuzz_gateway_conf $(B)/fuzz/fuzz_users: $(call fuzz_obj,\
+	    src/gateway/conf.c src/gateway/policy.c src/gateway/users.c)
+$(B)/fuzz/fuzz_shim_conf $(B)/fuzz/fuzz_shim_env: $(call fuzz_obj,\
+	    src/lib/config.c src/lib/real.c)
 
 fuzz: $(FUZZ_RUNS)
 $(FUZZ_RUNS): fuzz-run-%: $(B)/fuzz/fuzz_%

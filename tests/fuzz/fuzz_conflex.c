@@ -15,11 +15,11 @@
 #include "fuzz.h"
 
 static size_t
-count_newlines(const char *buf, size_t len)
+count_newlines(const char *buf, size_t from, size_t to)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < len; i++)
+	for (i = from; i < to; i++)
 		n += buf[i] == '\n';
 	return n;
 }
@@ -89,7 +89,7 @@ fuzz_conflex_one(const uint8_t *data, size_t len)
 	struct conf_errors *e;
 	const char *why;
 	char *buf = fuzz_dup(data, len, 0);
-	size_t before, bytes;
+	size_t before, bytes, newlines = 0, text_before;
 	unsigned int lastline = 0;
 	int r, i, calls = 0;
 
@@ -104,7 +104,8 @@ fuzz_conflex_one(const uint8_t *data, size_t len)
 		r = conflex_next(&lx, l, &why);
 		FUZZ_CHECK(r == 1 || r == 0 || r == -1);
 		FUZZ_CHECK(lx.pos <= len);
-		FUZZ_CHECK(lx.line == 1 + count_newlines(buf, lx.pos));
+		newlines += count_newlines(buf, before, lx.pos);
+		FUZZ_CHECK(lx.line == 1 + newlines);
 		if (r == 0) {
 			FUZZ_CHECK(lx.pos == len);
 			break;
@@ -118,8 +119,9 @@ fuzz_conflex_one(const uint8_t *data, size_t len)
 		if (r == -1) {
 			FUZZ_CHECK(why != NULL && *why != '\0');
 			FUZZ_CHECK(l->nwords == 0);
+			text_before = e->used;
 			conf_error(e, l->lineno, "%s", why);
-			fuzz_check_errors(e);
+			fuzz_check_errors_since(e, text_before);
 			continue;
 		}
 		FUZZ_CHECK(l->nwords >= 1 && l->nwords <= CONFLEX_MAX_WORDS);
@@ -140,12 +142,14 @@ fuzz_conflex_one(const uint8_t *data, size_t len)
 				    l->words[i] + wl + 1);
 			bytes += wl;
 			check_converters(l->words[i]);
+			text_before = e->used;
 			conf_error(e, l->lineno, "word '%s'", l->words[i]);
-			fuzz_check_errors(e);
+			fuzz_check_errors_since(e, text_before);
 		}
 		FUZZ_CHECK(bytes <= lx.pos - before);
 	}
 	FUZZ_CHECK(conflex_next(&lx, l, &why) == 0);
+	fuzz_check_errors(e);
 	free(e);
 	free(l);
 	free(buf);
