@@ -276,15 +276,23 @@ execveat(int dirfd, const char *path, char *const argv[],
 /*
  * The list forms build the argv on the stack, as glibc does (they must
  * stay usable after vfork and in a signal handler: no malloc), and go
- * through the hooks above.
+ * through the hooks above. execle's envp follows the NULL; execl and
+ * execlp pass the environment.
  */
-SHIM_EXPORT int
-execl(const char *path, const char *arg, ...)
+enum exec_list_kind {
+	EXEC_L,
+	EXEC_LE,
+	EXEC_LP,
+};
+
+static int
+exec_list(enum exec_list_kind kind, const char *file, const char *arg,
+    va_list ap)
 {
-	va_list ap, cp;
+	char *const *envp = environ;
+	va_list cp;
 	size_t n;
 
-	va_start(ap, arg);
 	va_copy(cp, ap);
 	n = exec_count(arg, cp);
 	va_end(cp);
@@ -292,47 +300,46 @@ execl(const char *path, const char *arg, ...)
 		char *argv[n + 1];
 
 		exec_fill(argv, n, arg, ap);
-		va_end(ap);
-		return execve(path, argv, environ);
+		if (kind == EXEC_LE)
+			envp = va_arg(ap, char *const *);
+		if (kind == EXEC_LP)
+			return execvpe(file, argv, envp);
+		return execve(file, argv, envp);
 	}
+}
+
+SHIM_EXPORT int
+execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, arg);
+	r = exec_list(EXEC_L, path, arg, ap);
+	va_end(ap);
+	return r;
 }
 
 SHIM_EXPORT int
 execle(const char *path, const char *arg, ...)
 {
-	va_list ap, cp;
-	char *const *envp;
-	size_t n;
+	va_list ap;
+	int r;
 
 	va_start(ap, arg);
-	va_copy(cp, ap);
-	n = exec_count(arg, cp);
-	va_end(cp);
-	{
-		char *argv[n + 1];
-
-		exec_fill(argv, n, arg, ap);
-		envp = va_arg(ap, char *const *);
-		va_end(ap);
-		return execve(path, argv, envp);
-	}
+	r = exec_list(EXEC_LE, path, arg, ap);
+	va_end(ap);
+	return r;
 }
 
 SHIM_EXPORT int
 execlp(const char *file, const char *arg, ...)
 {
-	va_list ap, cp;
-	size_t n;
+	va_list ap;
+	int r;
 
 	va_start(ap, arg);
-	va_copy(cp, ap);
-	n = exec_count(arg, cp);
-	va_end(cp);
-	{
-		char *argv[n + 1];
-
-		exec_fill(argv, n, arg, ap);
-		va_end(ap);
-		return execvpe(file, argv, environ);
-	}
+	r = exec_list(EXEC_LP, file, arg, ap);
+	va_end(ap);
+	return r;
 }

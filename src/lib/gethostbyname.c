@@ -211,6 +211,21 @@ gethostbyname_r_result(int r, int herr, struct hostent *ret,
 	return r == 0 ? 0 : errno;
 }
 
+/* The fake answer of the _r forms, with their return convention. */
+static int
+gethostbyname_r_fake(const char *name, int af, struct hostent *ret,
+    char *buf, size_t buflen, struct hostent **result, int *h_errnop,
+    int saved)
+{
+	int r, herr = 0;
+
+	r = gethostbyname_fake(name, af, ret, buf, buflen, &herr);
+	r = gethostbyname_r_result(r, herr, ret, result, h_errnop);
+	if (r == 0)
+		errno = saved;
+	return r;
+}
+
 static struct hostent *
 gethostbyname_static_result(int r, int herr, int saved)
 {
@@ -283,7 +298,7 @@ SHIM_EXPORT int
 gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
     size_t buflen, struct hostent **result, int *h_errnop)
 {
-	int r, herr = 0, saved = errno;
+	int r, saved = errno;
 
 	gethostbyname_load();
 	if (gethostbyname_real.byname2_r == NULL) {
@@ -304,18 +319,15 @@ gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
 			return r;	/* found, or ERANGE: not ours */
 		errno = saved;
 	}
-	r = gethostbyname_fake(name, af, ret, buf, buflen, &herr);
-	r = gethostbyname_r_result(r, herr, ret, result, h_errnop);
-	if (r == 0)
-		errno = saved;
-	return r;
+	return gethostbyname_r_fake(name, af, ret, buf, buflen, result,
+	    h_errnop, saved);
 }
 
 SHIM_EXPORT int
 gethostbyname_r(const char *name, struct hostent *ret, char *buf,
     size_t buflen, struct hostent **result, int *h_errnop)
 {
-	int r, herr = 0, saved = errno;
+	int r, saved = errno;
 
 	gethostbyname_load();
 	if (gethostbyname_real.byname_r == NULL) {
@@ -336,11 +348,8 @@ gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 			return r;
 		errno = saved;
 	}
-	r = gethostbyname_fake(name, AF_INET, ret, buf, buflen, &herr);
-	r = gethostbyname_r_result(r, herr, ret, result, h_errnop);
-	if (r == 0)
-		errno = saved;
-	return r;
+	return gethostbyname_r_fake(name, AF_INET, ret, buf, buflen, result,
+	    h_errnop, saved);
 }
 
 SHIM_EXPORT struct hostent *
