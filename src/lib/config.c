@@ -112,6 +112,9 @@ shim_conf_release(struct shim_conf *c)
 		free(c->local_suffixes[i]);
 	free(c->local_suffixes);
 	free(c->direct);
+	free(c->paths);
+	c->paths = NULL;
+	c->npaths = 0;
 	c->local_suffixes = NULL;
 	c->nlocal_suffixes = 0;
 	c->direct = NULL;
@@ -134,42 +137,39 @@ conf_name_ok(const char *s)
 }
 
 /*
- * "192.0.2.1:1080", "[2001:db8::1]:1080", a bare literal, or
- * "name[:port]". A literal fills gateway; a name is kept for the loader
- * to resolve. Returns 0 or -1 with *why set.
+ * One gateway: "192.0.2.1:1080", "[2001:db8::1]:1080", a bare literal,
+ * or "name[:port]". A literal fills *ss (*sslen set); a name goes to
+ * name (sslen 0). Returns 0 or -1 with *why set.
  */
 static int
-conf_set_gateway(struct shim_conf *c, const char *word, const char **why)
+conf_parse_hop(const char *word, struct sockaddr_storage *ss,
+    socklen_t *sslen, char *name, uint16_t *portp, const char **why)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	char host[256];
 	const char *colon, *lwhy;
 	unsigned long port = SHIM_DEFAULT_PORT;
 	size_t hlen;
 
-	if (addr_parse_endpoint(word, SHIM_DEFAULT_PORT, &ss, &sslen,
+	*sslen = sizeof(*ss);
+	if (addr_parse_endpoint(word, SHIM_DEFAULT_PORT, ss, sslen,
 	    &lwhy) == 0) {
-		memcpy(&c->gateway, &ss, sslen);
-		c->gateway_len = sslen;
-		c->gateway_port = addr_port((struct sockaddr *)&ss);
-		c->gateway_name[0] = '\0';
-		c->enabled = 1;
+		*portp = addr_port((struct sockaddr *)ss);
+		name[0] = '\0';
 		return 0;
 	}
+	*sslen = 0;
 	colon = strrchr(word, ':');
 	if (word[0] == '[' || (colon != NULL && strchr(word, ':') != colon)) {
 		*why = lwhy;	/* looked like an IPv6 literal: its error */
 		return -1;
 	}
 	hlen = colon != NULL ? (size_t)(colon - word) : strlen(word);
-	if (hlen >= sizeof(host)) {
+	if (hlen >= 256) {
 		*why = "gateway name too long";
 		return -1;
 	}
-	memcpy(host, word, hlen);
-	host[hlen] = '\0';
-	if (!conf_name_ok(host)) {
+	memcpy(name, word, hlen);
+	name[hlen] = '\0';
+	if (!conf_name_ok(name)) {
 		*why = "expected ADDRESS:PORT, [IPV6]:PORT or NAME:PORT";
 		return -1;
 	}
@@ -177,11 +177,88 @@ conf_set_gateway(struct shim_conf *c, const char *word, const char **why)
 		*why = "bad port, expected 1-65535";
 		return -1;
 	}
-	memcpy(c->gateway_name, host, hlen + 1);
+	memset(ss, 0, sizeof(*ss));
+	*portp = (uint16_t)port;
+	return 0;
+}
+
+/*
+ * A gateway line's words, first hop first, into *p: the first as this
+ * host reaches it, the rest as the gateway before each must be asked
+ * for it (a name travels unresolved). Returns 0 or -1 with *why.
+ */
+static int
+conf_parse_path(char *const *words, size_t n, struct shim_path *p,
+    const char **why)
+{
+	struct sockaddr_storage ss;
+	struct socks5_addr *h;
+	socklen_t sslen;
+	char name[256];
+	uint16_t port;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (n == 0 || n > SHIM_MAX_HOPS) {
+		*why = "expected 1 to 8 gateways, in the order to go through";
+		return -1;
+	}
+	if (conf_parse_hop(words[0], &p->addr, &p->addr_len, p->name,
+	    &p->port, why) == -1)
+		return -1;
+	for (i = 1; i < n; i++) {
+		h = &p->hops[p->nhops++];
+		if (conf_parse_hop(words[i], &ss, &sslen, name, &port, why)
+		    == -1)
+			return -1;
+		if (sslen != 0)
+			(void)socks5_addr_from_sockaddr(h,
+			    (struct sockaddr *)&ss);
+		else {
+			h->atyp = SOCKS5_ATYP_DOMAIN;
+			memcpy(h->name, name, strlen(name) + 1);
+		}
+		h->port = port;
+	}
+	return 0;
+}
+
+/* The gateway* fields repeat paths[0]'s first hop; enabled follows. */
+static void
+conf_sync_first(struct shim_conf *c)
+{
+	const struct shim_path *p = c->paths;
+
+	c->enabled = c->npaths > 0;
 	memset(&c->gateway, 0, sizeof(c->gateway));
 	c->gateway_len = 0;
-	c->gateway_port = (uint16_t)port;
-	c->enabled = 1;
+	c->gateway_name[0] = '\0';
+	c->gateway_port = 0;
+	if (p == NULL || c->npaths == 0)
+		return;
+	memcpy(&c->gateway, &p->addr, sizeof(c->gateway));
+	c->gateway_len = p->addr_len;
+	memcpy(c->gateway_name, p->name, sizeof(c->gateway_name));
+	c->gateway_port = p->port;
+}
+
+static int
+conf_add_path(struct shim_conf *c, const struct shim_path *p,
+    const char **why)
+{
+	struct shim_path *v;
+
+	if (c->npaths >= SHIM_MAX_PATHS) {
+		*why = "too many gateway lines (8 at most)";
+		return -1;
+	}
+	if ((v = realloc(c->paths, (c->npaths + 1) * sizeof(*v))) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	v[c->npaths++] = *p;
+	c->paths = v;
+	conf_sync_first(c);
 	return 0;
 }
 
@@ -318,16 +395,17 @@ conf_directive(struct shim_conf *c, const struct conflex_line *l,
 {
 	const char *key = l->words[0], *arg = l->words[1];
 
+	if (strcmp(key, "gateway") == 0) {
+		struct shim_path p;
+
+		if (conf_parse_path(l->words + 1, l->nwords - 1, &p, why) ==
+		    -1)
+			return -1;
+		return conf_add_path(c, &p, why);
+	}
 	if (l->nwords != 2) {
 		*why = "expects exactly one argument";
 		return -1;
-	}
-	if (strcmp(key, "gateway") == 0) {
-		if (c->enabled) {
-			*why = "gateway given twice";
-			return -1;
-		}
-		return conf_set_gateway(c, arg, why);
 	}
 	if (strcmp(key, "user") == 0)
 		return conf_set_string(c->user, sizeof(c->user), arg, why);
@@ -394,6 +472,49 @@ shim_conf_parse(struct shim_conf *c, const char *buf, size_t len,
 	return errors;
 }
 
+/*
+ * SOCKS64_GATEWAY: gateway lines separated by ',', the gateways of a
+ * chain by blanks ("192.0.2.1 gw2.example:1080, 198.51.100.1"). All of
+ * it replaces the file's gateways, or none of it does.
+ */
+static int
+conf_env_gateway(struct shim_conf *c, const char *v, const char **why)
+{
+	struct shim_conf tmp;
+	struct shim_path p;
+	char buf[2048], *words[SHIM_MAX_HOPS + 1], *line, *w, *save, *wsave;
+	size_t n;
+
+	if (strlen(v) >= sizeof(buf)) {
+		*why = "too long";
+		return -1;
+	}
+	memcpy(buf, v, strlen(v) + 1);
+	memset(&tmp, 0, sizeof(tmp));
+	for (line = strtok_r(buf, ",", &save); line != NULL;
+	    line = strtok_r(NULL, ",", &save)) {
+		n = 0;
+		for (w = strtok_r(line, " \t", &wsave); w != NULL;
+		    w = strtok_r(NULL, " \t", &wsave))
+			if (n < SHIM_MAX_HOPS + 1)
+				words[n++] = w;
+		if (conf_parse_path(words, n, &p, why) == -1 ||
+		    conf_add_path(&tmp, &p, why) == -1) {
+			free(tmp.paths);
+			return -1;
+		}
+	}
+	if (tmp.npaths == 0) {
+		*why = "expected a gateway";
+		return -1;
+	}
+	free(c->paths);
+	c->paths = tmp.paths;
+	c->npaths = tmp.npaths;
+	conf_sync_first(c);
+	return 0;
+}
+
 int
 shim_conf_env(struct shim_conf *c, char *(*getenv_fn)(const char *),
     struct conf_errors *e)
@@ -404,19 +525,8 @@ shim_conf_env(struct shim_conf *c, char *(*getenv_fn)(const char *),
 	if (getenv_fn == NULL)
 		return 0;
 	if ((v = getenv_fn("SOCKS64_GATEWAY")) != NULL && *v != '\0') {
-		struct shim_conf tmp = *c;
-
-		/* Replaces the file's gateway only when it parses. */
-		why = NULL;
-		tmp.enabled = 0;
-		if (conf_set_gateway(&tmp, v, &why) == 0) {
-			memcpy(&c->gateway, &tmp.gateway, sizeof(c->gateway));
-			c->gateway_len = tmp.gateway_len;
-			memcpy(c->gateway_name, tmp.gateway_name,
-			    sizeof(c->gateway_name));
-			c->gateway_port = tmp.gateway_port;
-			c->enabled = 1;
-		} else {
+		/* Replaces the file's gateways only when it parses. */
+		if (conf_env_gateway(c, v, &why) == -1) {
 			conf_error(e, 0, "SOCKS64_GATEWAY: %s", why);
 			errors++;
 		}
@@ -505,42 +615,55 @@ conf_report(const struct conf_errors *e)
 		shim_log("%s: %d configuration errors", e->file, e->count);
 }
 
-/* A gateway named in the config: resolved once, with the real resolver. */
+/*
+ * The first gateways named in the config: resolved once, with the real
+ * resolver. A path whose gateway has no address is dropped; with none
+ * left the shim is disabled.
+ */
 static void
-conf_resolve_gateway(struct shim_conf *c)
+conf_resolve_gateways(struct shim_conf *c)
 {
 	int (*gai)(const char *, const char *, const struct addrinfo *,
 	    struct addrinfo **);
 	void (*fai)(struct addrinfo *);
-	struct addrinfo hints, *res = NULL;
+	struct addrinfo hints, *res;
+	struct shim_path *p;
+	size_t i, kept = 0;
 	int r;
 
 	*(void **)&gai = real_symbol("getaddrinfo");
 	*(void **)&fai = real_symbol("freeaddrinfo");
-	if (gai == NULL || fai == NULL) {
-		shim_log("gateway %s: no resolver; shim disabled",
-		    c->gateway_name);
-		c->enabled = 0;
-		return;
-	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
-	r = gai(c->gateway_name, NULL, &hints, &res);
-	if (r != 0 || res == NULL ||
-	    res->ai_addrlen > sizeof(c->gateway)) {
-		shim_log("gateway %s: %s; shim disabled", c->gateway_name,
-		    r != 0 ? gai_strerror(r) : "no address");
-		c->enabled = 0;
-		if (res != NULL)
-			fai(res);
-		return;
+	for (i = 0; i < c->npaths; i++) {
+		p = &c->paths[i];
+		if (p->addr_len != 0) {
+			c->paths[kept++] = *p;
+			continue;
+		}
+		res = NULL;
+		r = gai == NULL || fai == NULL ? EAI_SYSTEM :
+		    gai(p->name, NULL, &hints, &res);
+		if (r != 0 || res == NULL || res->ai_addrlen > sizeof(p->addr)) {
+			shim_log("gateway %s: %s; not used", p->name,
+			    r == EAI_SYSTEM && gai == NULL ? "no resolver" :
+			    r != 0 ? gai_strerror(r) : "no address");
+			if (res != NULL)
+				fai(res);
+			continue;
+		}
+		memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
+		p->addr_len = res->ai_addrlen;
+		addr_set_port((struct sockaddr *)&p->addr, p->port);
+		fai(res);
+		c->paths[kept++] = *p;
 	}
-	memcpy(&c->gateway, res->ai_addr, res->ai_addrlen);
-	c->gateway_len = res->ai_addrlen;
-	addr_set_port((struct sockaddr *)&c->gateway, c->gateway_port);
-	fai(res);
+	c->npaths = kept;
+	conf_sync_first(c);
+	if (!c->enabled)
+		shim_log("no usable gateway; shim disabled");
 }
 
 static void
@@ -582,8 +705,8 @@ conf_load(void)
 	shim_conf_env(c, env, e);
 	conf_report(e);
 	free(e);
-	if (c->enabled && c->gateway_len == 0)
-		conf_resolve_gateway(c);
+	if (c->enabled)
+		conf_resolve_gateways(c);
 	atomic_store_explicit(&conf_debug, c->debug, memory_order_relaxed);
 	if (c->enabled) {
 		char gw[ADDR_STRLEN];

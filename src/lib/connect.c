@@ -53,6 +53,19 @@ connect_init(void)
 /* ------------------------------------------------------------------ */
 /* routing: fake, direct, or a real address through the gateway         */
 
+/* Whether sa is one of the gateways this host connects to itself. */
+static int
+connect_is_gateway(const struct shim_conf *c, const struct sockaddr *sa)
+{
+	size_t i;
+
+	for (i = 0; i < c->npaths; i++)
+		if (c->paths[i].addr_len != 0 && addr_equal(sa,
+		    (const struct sockaddr *)&c->paths[i].addr, 0))
+			return 1;
+	return 0;
+}
+
 /* Where connect_route sends a connection. */
 #define ROUTE_DIRECT	0	/* the real connect() */
 #define ROUTE_GATEWAY	1	/* through the gateway */
@@ -112,8 +125,7 @@ connect_route(const struct shim_conf *c, const struct sockaddr *sa,
 	    IN_MULTICAST(ntohl(((const struct sockaddr_in *)sa)->
 	    sin_addr.s_addr))))
 		return 0;
-	if (addr_is_loopback(sa) ||
-	    addr_equal(sa, (const struct sockaddr *)&c->gateway, 0))
+	if (addr_is_loopback(sa) || connect_is_gateway(c, sa))
 		return 0;
 	for (i = 0; i < c->ndirect; i++)
 		if (addr_net_contains(&c->direct[i], sa))
@@ -195,12 +207,7 @@ connect_copy_options(int from, int to, int type)
 	}
 }
 
-/*
- * Puts a fresh socket of family (same type and protocol) in fd's place,
- * with fd's O_NONBLOCK, FD_CLOEXEC and common options. Returns 0, or -1
- * with errno (fd unchanged).
- */
-static int
+int
 connect_replace(int fd, int family, int type, int protocol)
 {
 	int nfd, fl, fdfl;
@@ -224,37 +231,32 @@ connect_replace(int fd, int family, int type, int protocol)
 	return 0;
 }
 
-/*
- * The gateway's address as this socket can reach it: as is, or as an
- * IPv4-mapped address from a dual-stack IPv6 socket (no replacement
- * needed then). Returns 1 if it can, 0 if the socket must be replaced.
- */
-static int
-connect_gateway_addr(int fd, int domain, const struct shim_conf *c,
-    struct sockaddr_storage *gw, socklen_t *gwlen)
+int
+connect_reach(int fd, int domain, const struct sockaddr_storage *to,
+    socklen_t tolen, struct sockaddr_storage *out, socklen_t *outlen)
 {
 	const struct sockaddr_in *sin;
 	struct sockaddr_in6 *m;
 	socklen_t len = sizeof(int);
 	int v6only = 1;
 
-	memcpy(gw, &c->gateway, sizeof(*gw));
-	*gwlen = c->gateway_len;
-	if (domain == c->gateway.ss_family)
+	memcpy(out, to, sizeof(*out));
+	*outlen = tolen;
+	if (domain == to->ss_family)
 		return 1;
-	if (domain != AF_INET6 || c->gateway.ss_family != AF_INET ||
+	if (domain != AF_INET6 || to->ss_family != AF_INET ||
 	    getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == -1 ||
 	    v6only)
 		return 0;
-	sin = (const struct sockaddr_in *)&c->gateway;
-	m = (struct sockaddr_in6 *)gw;
+	sin = (const struct sockaddr_in *)to;
+	m = (struct sockaddr_in6 *)out;
 	memset(m, 0, sizeof(*m));
 	m->sin6_family = AF_INET6;
 	m->sin6_port = sin->sin_port;
 	m->sin6_addr.s6_addr[10] = 0xff;
 	m->sin6_addr.s6_addr[11] = 0xff;
 	memcpy(&m->sin6_addr.s6_addr[12], &sin->sin_addr, 4);
-	*gwlen = sizeof(*m);
+	*outlen = sizeof(*m);
 	return 1;
 }
 
@@ -292,15 +294,54 @@ connect_timeout(int fd, const struct shim_conf *c)
 	return ms < c->timeout_ms ? (unsigned int)ms : c->timeout_ms;
 }
 
+/*
+ * One path: connect fd (a fresh socket) to its first gateway, then ask
+ * each gateway for the next and the last for dst, within deadline.
+ * *answered says whether the first gateway spoke SOCKS5 at all.
+ */
+static int
+connect_path(int fd, int type, int protocol, const struct shim_conf *c,
+    const struct shim_path *p, const struct socks5_addr *dst,
+    long long deadline, int *answered)
+{
+	struct sockaddr_storage gw;
+	socklen_t gwlen, len = sizeof(int);
+	size_t k;
+	int r, domain;
+
+	*answered = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1)
+		return -1;
+	if (!connect_reach(fd, domain, &p->addr, p->addr_len, &gw, &gwlen)) {
+		if (connect_replace(fd, p->addr.ss_family, type, protocol) ==
+		    -1)
+			return -1;
+		gw = p->addr;
+		gwlen = p->addr_len;
+	}
+	do
+		r = real_connect(fd, (struct sockaddr *)&gw, gwlen);
+	while (r == -1 && errno == EINTR);
+	if (r == -1 && errno != EINPROGRESS)
+		return -1;
+	/* RFC 3089 section 4: each gateway opens the way to the next. */
+	for (k = 0; k <= p->nhops; k++)
+		if (socks_request(fd, c, SOCKS5_CMD_CONNECT,
+		    k < p->nhops ? &p->hops[k] : dst, NULL, deadline,
+		    k == 0 ? answered : NULL) == -1)
+			return -1;
+	return 0;
+}
+
 int
 connect_gateway(int fd, const struct shim_conf *c,
     const struct socks5_addr *dst)
 {
-	struct sockaddr_storage gw;
-	socklen_t gwlen, len = sizeof(int);
-	unsigned int timeout_ms;
-	int domain, type, protocol, fl, replaced = 0, r, err;
-	long long t0 = socks_now_ms();
+	socklen_t len = sizeof(int);
+	long long t0 = socks_now_ms(), deadline;
+	size_t i;
+	int domain, type, protocol, fl, r = -1, err = ENETUNREACH;
+	int answered = 0;
 
 	/* socks64_connect() may get here before any hook has run. */
 	pthread_once(&connect_once, connect_init);
@@ -319,43 +360,42 @@ connect_gateway(int fd, const struct shim_conf *c,
 		errno = EPROTOTYPE;
 		return -1;
 	}
-	timeout_ms = (fl & O_NONBLOCK) ? c->timeout_ms :
-	    connect_timeout(fd, c);
-	if (!connect_gateway_addr(fd, domain, c, &gw, &gwlen)) {
-		if (connect_replace(fd, c->gateway.ss_family, type,
-		    protocol) == -1)
-			return -1;
-		replaced = 1;
-	}
+	deadline = t0 + ((fl & O_NONBLOCK) ? c->timeout_ms :
+	    connect_timeout(fd, c));
 	/*
 	 * A blocking socket is made non-blocking for the exchange so that
 	 * the gateway's connect is bounded too, then put back.
 	 */
 	if (!(fl & O_NONBLOCK))
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	do
-		r = real_connect(fd, (struct sockaddr *)&gw, gwlen);
-	while (r == -1 && errno == EINTR);
-	if (r == 0 || errno == EINPROGRESS)
-		r = socks_connect(fd, c, dst, NULL, timeout_ms);
-	err = errno;
+	/* The gateway lines in turn, while a first gateway does not answer. */
+	for (i = 0; i < c->npaths; i++) {
+		if (i > 0 && connect_replace(fd, domain, type, protocol) == -1)
+			break;
+		r = connect_path(fd, type, protocol, c, &c->paths[i], dst,
+		    deadline, &answered);
+		err = errno;
+		if (c->debug) {
+			char gws[ADDR_STRLEN], ds[300];
+
+			shim_debug("connect fd=%d dest=%s via=%s hops=%zu %s "
+			    "ms=%lld", fd, connect_dst_str(dst, ds, sizeof(ds)),
+			    addr_format((const struct sockaddr *)
+			    &c->paths[i].addr, gws, sizeof(gws)),
+			    c->paths[i].nhops + 1, r == 0 ? "ok" :
+			    strerror(err), socks_now_ms() - t0);
+		}
+		if (r == 0 || answered || socks_now_ms() >= deadline)
+			break;
+	}
 	if (!(fl & O_NONBLOCK))
 		fcntl(fd, F_SETFL, fl);
-	if (c->debug) {
-		char gws[ADDR_STRLEN], ds[300];
-
-		shim_debug("connect fd=%d dest=%s via=%s %s ms=%lld", fd,
-		    connect_dst_str(dst, ds, sizeof(ds)),
-		    addr_format((struct sockaddr *)&gw, gws, sizeof(gws)),
-		    r == 0 ? "ok" : strerror(err), socks_now_ms() - t0);
-	}
 	if (r == -1) {
 		/*
 		 * Leave a fresh socket of the program's own family, as a
 		 * failed connect would, so that it can try its next address.
 		 */
-		if (replaced)
-			(void)connect_replace(fd, domain, type, protocol);
+		(void)connect_replace(fd, domain, type, protocol);
 		errno = err;
 		return -1;
 	}
@@ -379,7 +419,8 @@ connect_udp(int fd, int domain, const struct shim_conf *c,
 	struct sockaddr_storage gw;
 	socklen_t gwlen;
 
-	if (connect_gateway_addr(fd, domain, c, &gw, &gwlen))
+	if (connect_reach(fd, domain, &c->paths[0].addr,
+	    c->paths[0].addr_len, &gw, &gwlen))
 		(void)real_connect(fd, (struct sockaddr *)&gw, gwlen);
 	(void)sockreg_set_peer(fd, sa, salen);
 	return 0;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "socks5.h"
 
 /*
  * On the definition of every interposed libc function and public API
@@ -78,8 +79,34 @@ enum resolve_mode {
 	RESOLVE_LOCAL_FIRST,	/* resolve; delegate only if no address */
 };
 
+#define SHIM_MAX_PATHS	8	/* gateway lines: alternatives */
+#define SHIM_MAX_HOPS	8	/* gateways on one line: a chain */
+
+/*
+ * One way out, a `gateway` line: the gateway this host connects to,
+ * then the gateways after it in strict order (RFC 3089 section 4,
+ * figure 2 seen from the client). Each later hop is asked of the one
+ * before it by a CONNECT carrying its address or name unresolved, so
+ * only the gateway before it needs to reach it.
+ */
+struct shim_path {
+	struct sockaddr_storage	 addr;		/* the first gateway */
+	socklen_t		 addr_len;	/* 0 until resolved */
+	char			 name[256];	/* if given by name */
+	uint16_t		 port;		/* host order */
+	size_t			 nhops;		/* gateways after it */
+	struct socks5_addr	 hops[SHIM_MAX_HOPS - 1];
+};
+
 struct shim_conf {
 	int			 enabled;	/* 0: no gateway: change nothing */
+	/*
+	 * The gateway lines, tried in turn while a first gateway does not
+	 * answer. gateway* repeat the first hop of paths[0] (where the
+	 * old single-gateway readers look).
+	 */
+	struct shim_path	*paths;
+	size_t			 npaths;
 	struct sockaddr_storage	 gateway;	/* first gateway */
 	socklen_t		 gateway_len;	/* 0 until resolved */
 	char			 gateway_name[256]; /* if given by name */
@@ -411,21 +438,45 @@ struct socks5_addr;
 int	socks_connect(int fd, const struct shim_conf *conf,
 	    const struct socks5_addr *dst, struct socks5_addr *bnd,
 	    unsigned int timeout_ms);
+/*
+ * The same for any command (CONNECT, UDP ASSOCIATE), bounded by an
+ * absolute deadline (socks_now_ms), so that the hops of a chain share
+ * one bound. *answered (if not NULL) is set once the gateway has
+ * spoken SOCKS5: a failure before that means "this gateway does not
+ * answer" (try another), one after it is the gateway's answer.
+ */
+int	socks_request(int fd, const struct shim_conf *conf, uint8_t cmd,
+	    const struct socks5_addr *dst, struct socks5_addr *bnd,
+	    long long deadline, int *answered);
 
 /* ---------------------------------------------------------------- */
 /* connect.c: connections through the gateway                         */
 
 /*
- * Connects the TCP socket fd to the gateway (replacing it with a socket
- * of the gateway's family, flags and options carried over, if its own
- * family cannot reach it) and runs the SOCKS5 CONNECT to dst, within
- * the configured timeout (or the socket's SO_SNDTIMEO if shorter).
- * Blocks even on a non-blocking socket, within that bound. Returns 0
- * (connected, first byte to read is the destination's), or -1 with
- * errno; a socket that had to be replaced is after a failure again a
- * fresh socket of its own family, so the program can try elsewhere.
+ * Connects the TCP socket fd through a gateway line (replacing it with
+ * a socket of the first gateway's family, flags and options carried
+ * over, if its own family cannot reach it), each gateway of the chain
+ * asked for the next, the last for dst; the lines in turn while a
+ * first gateway does not answer. All within the configured timeout (or
+ * the socket's SO_SNDTIMEO if shorter), even on a non-blocking socket.
+ * Returns 0 (connected, the first byte to read is the destination's),
+ * or -1 with errno, the socket then a fresh one of its own family, so
+ * the program can try elsewhere.
  */
 int	connect_gateway(int fd, const struct shim_conf *c,
 	    const struct socks5_addr *dst);
+/*
+ * Puts a fresh socket of family (same type and protocol) in fd's place,
+ * with fd's O_NONBLOCK, FD_CLOEXEC and common options. Returns 0, or -1
+ * with errno (fd unchanged).
+ */
+int	connect_replace(int fd, int family, int type, int protocol);
+/*
+ * The address to (tolen bytes) as the socket fd of family domain can
+ * reach it: as is, or IPv4-mapped from a dual-stack IPv6 socket, into
+ * out. Returns 1 if it can, 0 if the socket must be replaced first.
+ */
+int	connect_reach(int fd, int domain, const struct sockaddr_storage *to,
+	    socklen_t tolen, struct sockaddr_storage *out, socklen_t *outlen);
 
 #endif /* SOCKS64_SHIM_H */

@@ -207,17 +207,18 @@ socks_reply(int fd, struct socks5_reply *rep, long long deadline)
 }
 
 int
-socks_connect(int fd, const struct shim_conf *conf,
+socks_request(int fd, const struct shim_conf *conf, uint8_t cmd,
     const struct socks5_addr *dst, struct socks5_addr *bnd,
-    unsigned int timeout_ms)
+    long long deadline, int *answered)
 {
 	uint8_t buf[SOCKS5_GREETING_MAX + SOCKS5_REQUEST_MAX];
 	uint8_t methods[2], method;
 	struct socks5_reply rep;
-	long long deadline = socks_now_ms() + timeout_ms;
 	size_t nmethods = 0, used;
 	int n, m, auth = conf->user[0] != '\0';
 
+	if (answered != NULL)
+		*answered = 0;
 	if (socks_connected(fd, deadline) == -1)
 		return -1;
 	if (auth)
@@ -234,7 +235,7 @@ socks_connect(int fd, const struct shim_conf *conf,
 	 */
 	if (!auth) {
 		if ((m = socks5_encode_request(buf + n, sizeof(buf) - (size_t)n,
-		    SOCKS5_CMD_CONNECT, dst)) < 0)
+		    cmd, dst)) < 0)
 			goto inval;
 		n += m;
 	}
@@ -243,6 +244,8 @@ socks_connect(int fd, const struct shim_conf *conf,
 		return -1;
 	if (socks5_parse_method_choice(buf, 2, &method, &used) != SOCKS5_OK)
 		goto proto;
+	if (answered != NULL)
+		*answered = 1;
 	if (method == SOCKS5_METHOD_REFUSED) {
 		shim_log("gateway accepts none of our methods%s",
 		    auth ? "" : " (does it need a user and password?)");
@@ -255,8 +258,7 @@ socks_connect(int fd, const struct shim_conf *conf,
 	} else if (method != SOCKS5_METHOD_NONE)
 		goto proto;
 	if (auth) {
-		if ((n = socks5_encode_request(buf, sizeof(buf),
-		    SOCKS5_CMD_CONNECT, dst)) < 0)
+		if ((n = socks5_encode_request(buf, sizeof(buf), cmd, dst)) < 0)
 			goto inval;
 		if (socks_send(fd, buf, (size_t)n, deadline) == -1)
 			return -1;
@@ -264,7 +266,7 @@ socks_connect(int fd, const struct shim_conf *conf,
 	if (socks_reply(fd, &rep, deadline) == -1)
 		return -1;
 	if (rep.rep != SOCKS5_REP_SUCCEEDED) {
-		shim_debug("connect %s:%u: gateway says %s",
+		shim_debug("%s %s:%u: gateway says %s", socks5_cmd_str(cmd),
 		    dst->atyp == SOCKS5_ATYP_DOMAIN ? dst->name : "(address)",
 		    dst->port, socks5_rep_str(rep.rep));
 		errno = socks5_errno_from_rep(rep.rep);
@@ -279,4 +281,13 @@ inval:
 proto:
 	errno = ECONNREFUSED;
 	return -1;
+}
+
+int
+socks_connect(int fd, const struct shim_conf *conf,
+    const struct socks5_addr *dst, struct socks5_addr *bnd,
+    unsigned int timeout_ms)
+{
+	return socks_request(fd, conf, SOCKS5_CMD_CONNECT, dst, bnd,
+	    socks_now_ms() + timeout_ms, NULL);
 }

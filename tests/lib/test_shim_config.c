@@ -154,7 +154,7 @@ test_shim_conf_parse_errors_name_lines(void **state)
 	(void)state;
 	parse(&p,
 	    "gateway 192.0.2.1:1080\n"		/* 1 ok */
-	    "gateway 192.0.2.2:1080\n"		/* 2 twice */
+	    "gateway 192.0.2.2 a b c d e f g h\n" /* 2: 9 */
 	    "frobnicate yes\n"			/* 3 unknown */
 	    "user\n"				/* 4 no argument */
 	    "resolve sometimes\n"		/* 5 bad word */
@@ -168,8 +168,8 @@ test_shim_conf_parse_errors_name_lines(void **state)
 	    "user \"unterminated\n");		/* 13 lexical */
 	assert_int_equal(p.errors, 12);
 	assert_int_equal(p.e.count, 12);
-	assert_non_null(strstr(p.e.text, "test.conf:2: gateway: gateway "
-	    "given twice\n"));
+	assert_non_null(strstr(p.e.text, "test.conf:2: gateway: expected 1 "
+	    "to 8 gateways"));
 	assert_non_null(strstr(p.e.text, "test.conf:3: frobnicate: unknown "
 	    "directive\n"));
 	assert_non_null(strstr(p.e.text, "test.conf:4: user: expects "));
@@ -197,6 +197,8 @@ test_shim_conf_parse_bad_gateways(void **state)
 		"gateway gw.example:http\n",
 		"gateway gw/example:1080\n",
 		"gateway :1080\n",
+		"gateway 192.0.2.1 [2001:db8::1\n",
+		"gateway\n",
 	};
 	struct parsed p;
 	size_t i;
@@ -253,6 +255,63 @@ fake_getenv(const char *name)
 		if (strncmp(*v, name, n) == 0 && (*v)[n] == '=')
 			return (char *)(*v + n + 1);
 	return NULL;
+}
+
+/*
+ * Each gateway line is a way out (tried in turn); the words of a line
+ * are a chain, the first reached from here, the later ones asked of
+ * the one before, unresolved.
+ */
+static void
+test_shim_conf_parse_chains_and_alternatives(void **state)
+{
+	static const char *const env[] = {
+		"SOCKS64_GATEWAY=127.0.0.1:1 g2.example, [::1]:2 192.0.2.9:7",
+		NULL,
+	};
+	struct parsed p;
+	char buf[ADDR_STRLEN];
+
+	(void)state;
+	parse(&p,
+	    "gateway 192.0.2.1:1080 [2001:db8::2]:1081 gw3.example:1082\n"
+	    "gateway gw.example\n"
+	    "gateway 198.51.100.1:9\n");
+	assert_int_equal(p.errors, 0);
+	assert_int_equal(p.c.npaths, 3);
+	assert_string_equal(gw_text(&p.c, buf, sizeof(buf)),
+	    "192.0.2.1:1080");
+	assert_int_equal(p.c.paths[0].nhops, 2);
+	assert_int_equal(p.c.paths[0].hops[0].atyp, SOCKS5_ATYP_IPV6);
+	assert_int_equal(p.c.paths[0].hops[0].port, 1081);
+	assert_int_equal(p.c.paths[0].hops[1].atyp, SOCKS5_ATYP_DOMAIN);
+	assert_string_equal(p.c.paths[0].hops[1].name, "gw3.example");
+	assert_int_equal(p.c.paths[0].hops[1].port, 1082);
+	assert_string_equal(p.c.paths[1].name, "gw.example");
+	assert_int_equal(p.c.paths[1].addr_len, 0);
+	assert_int_equal(p.c.paths[1].port, 1080);
+	assert_int_equal(p.c.paths[2].nhops, 0);
+	/* The environment replaces them all: ',' between lines. */
+	fake_env = env;
+	conf_errors_init(&p.e, "environment");
+	assert_int_equal(shim_conf_env(&p.c, fake_getenv, &p.e), 0);
+	assert_int_equal(p.c.npaths, 2);
+	assert_string_equal(gw_text(&p.c, buf, sizeof(buf)), "127.0.0.1:1");
+	assert_int_equal(p.c.paths[0].nhops, 1);
+	assert_string_equal(p.c.paths[0].hops[0].name, "g2.example");
+	assert_int_equal(p.c.paths[0].hops[0].port, 1080);
+	assert_int_equal(p.c.paths[1].nhops, 1);
+	assert_int_equal(p.c.paths[1].hops[0].atyp, SOCKS5_ATYP_IPV4);
+	assert_int_equal(p.c.paths[1].hops[0].port, 7);
+	shim_conf_release(&p.c);
+	/* Nine lines is one too many. */
+	parse(&p, "gateway 192.0.2.1\ngateway 192.0.2.2\ngateway 192.0.2.3\n"
+	    "gateway 192.0.2.4\ngateway 192.0.2.5\ngateway 192.0.2.6\n"
+	    "gateway 192.0.2.7\ngateway 192.0.2.8\ngateway 192.0.2.9\n");
+	assert_int_equal(p.errors, 1);
+	assert_non_null(strstr(p.e.text, "test.conf:9: gateway: too many"));
+	assert_int_equal(p.c.npaths, 8);
+	shim_conf_release(&p.c);
 }
 
 static void
@@ -379,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_shim_conf_parse_gateway_forms),
 		cmocka_unit_test(test_shim_conf_parse_errors_name_lines),
 		cmocka_unit_test(test_shim_conf_parse_bad_gateways),
+		cmocka_unit_test(test_shim_conf_parse_chains_and_alternatives),
 		cmocka_unit_test(test_shim_conf_parse_timeout_forms),
 		cmocka_unit_test(test_shim_conf_env_overrides_file),
 		cmocka_unit_test(test_shim_conf_env_bad_keeps_file),

@@ -6,7 +6,10 @@
  * calls are the shim's. The configuration names the fake gateway on
  * 127.0.0.1; fake addresses come from fakeip_assign as getaddrinfo
  * would hand them out. The gateway records each CONNECT, answers with
- * the reply code the case chose, then sends "HELLO" and echoes.
+ * the reply code the case chose, then sends "HELLO" and echoes. A
+ * CONNECT to a port in HOP_PORT_MIN..HOP_PORT_MAX stands for the next
+ * gateway of a chain: it succeeds (or fails with hop_rep) and the same
+ * stream then starts a new SOCKS5 session, as a real next gateway would.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conflex.h"
 #include "lib/shim.h"
 #include "socks5.h"
 #include "socks64.h"
@@ -41,6 +45,11 @@ static atomic_int gw_rep;		/* reply code for the next CONNECT */
 static pthread_mutex_t gw_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct socks5_request gw_last;	/* the last CONNECT, under gw_lock */
 static atomic_int gw_count;
+#define HOP_PORT_MIN	1081
+#define HOP_PORT_MAX	1089
+static atomic_int hop_rep;		/* reply to a hop on port 1089 */
+static struct socks5_addr gw_log[16];	/* the CONNECTs, under gw_lock */
+static size_t gw_nlog;
 static char conf_path[64];
 
 /* Reads one message byte by byte so pipelined ones stay in the socket. */
@@ -72,6 +81,7 @@ gw_session(void *arg)
 	int fd = (int)(intptr_t)arg, n, rep;
 	ssize_t r;
 
+next_hop:
 	if (gw_read(fd, buf, sizeof(buf), 0, &g) == -1)
 		goto out;
 	buf[0] = 5;
@@ -81,8 +91,19 @@ gw_session(void *arg)
 		goto out;
 	pthread_mutex_lock(&gw_lock);
 	gw_last = req;
+	if (gw_nlog < sizeof(gw_log) / sizeof(gw_log[0]))
+		gw_log[gw_nlog++] = req.dst;
 	pthread_mutex_unlock(&gw_lock);
 	atomic_fetch_add(&gw_count, 1);
+	if (req.dst.port >= HOP_PORT_MIN && req.dst.port <= HOP_PORT_MAX) {
+		rep = req.dst.port == HOP_PORT_MAX ? atomic_load(&hop_rep) : 0;
+		memset(&bnd, 0, sizeof(bnd));
+		bnd.atyp = SOCKS5_ATYP_IPV4;
+		n = socks5_encode_reply(buf, sizeof(buf), (uint8_t)rep, &bnd);
+		if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n || rep != 0)
+			goto out;
+		goto next_hop;
+	}
 	rep = atomic_load(&gw_rep);
 	memset(&bnd, 0, sizeof(bnd));
 	bnd.atyp = SOCKS5_ATYP_IPV4;
@@ -583,6 +604,163 @@ test_sockreg_sweeps_sockets_closed_unseen(void **state)
 	}
 }
 
+/* A configuration of the test's own, for connect_gateway. */
+static void
+own_conf(struct shim_conf *c, const char *fmt, unsigned int port)
+{
+	struct conf_errors *e = malloc(sizeof(*e));
+	char text[512];
+
+	assert_non_null(e);
+	snprintf(text, sizeof(text), fmt, port, port, port);
+	shim_conf_defaults(c);
+	conf_errors_init(e, "own.conf");
+	assert_int_equal(shim_conf_parse(c, text, strlen(text), e), 0);
+	free(e);
+	assert_true(c->enabled);
+}
+
+static void
+log_reset(void)
+{
+	pthread_mutex_lock(&gw_lock);
+	gw_nlog = 0;
+	pthread_mutex_unlock(&gw_lock);
+}
+
+/*
+ * RFC 3089 section 4 from the client: the first gateway is asked for
+ * the second (a literal), that one for the third (a name, unresolved),
+ * the last for the destination; the destination's bytes then flow.
+ */
+static void
+test_connect_gateway_chain_in_order(void **state)
+{
+	struct shim_conf c;
+	struct socks5_addr dst;
+	char buf[16];
+	int fd;
+
+	(void)state;
+	atomic_store(&gw_rep, 0);
+	own_conf(&c, "gateway 127.0.0.1:%u [2001:db8::2]:1081 "
+	    "g3.example:1082\ntimeout 3000\n", gw_port);
+	memset(&dst, 0, sizeof(dst));
+	dst.atyp = SOCKS5_ATYP_DOMAIN;
+	strcpy(dst.name, "far.example");
+	dst.port = 443;
+	log_reset();
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect_gateway(fd, &c, &dst), 0);
+	read_exact(fd, buf, 5);
+	assert_string_equal(buf, "HELLO");
+	pthread_mutex_lock(&gw_lock);
+	assert_int_equal(gw_nlog, 3);
+	assert_int_equal(gw_log[0].atyp, SOCKS5_ATYP_IPV6);
+	assert_int_equal(gw_log[0].port, 1081);
+	assert_int_equal(gw_log[1].atyp, SOCKS5_ATYP_DOMAIN);
+	assert_string_equal(gw_log[1].name, "g3.example");
+	assert_int_equal(gw_log[1].port, 1082);
+	assert_string_equal(gw_log[2].name, "far.example");
+	assert_int_equal(gw_log[2].port, 443);
+	pthread_mutex_unlock(&gw_lock);
+	close(fd);
+	shim_conf_release(&c);
+}
+
+/* A hop that fails: its reply code is the program's errno. */
+static void
+test_connect_gateway_chain_hop_fails(void **state)
+{
+	struct shim_conf c;
+	struct socks5_addr dst;
+	int fd;
+
+	(void)state;
+	atomic_store(&hop_rep, SOCKS5_REP_HOST_UNREACHABLE);
+	own_conf(&c, "gateway 127.0.0.1:%u 192.0.2.7:1081 "
+	    "g3.example:1089\ngateway 127.0.0.1:%u\n", gw_port);
+	memset(&dst, 0, sizeof(dst));
+	dst.atyp = SOCKS5_ATYP_DOMAIN;
+	strcpy(dst.name, "far.example");
+	dst.port = 80;
+	log_reset();
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	assert_int_equal(connect_gateway(fd, &c, &dst), -1);
+	assert_int_equal(errno, EHOSTUNREACH);
+	/* The first gateway answered: no second line was tried. */
+	pthread_mutex_lock(&gw_lock);
+	assert_int_equal(gw_nlog, 2);
+	pthread_mutex_unlock(&gw_lock);
+	/* A fresh, unconnected socket is left for the program. */
+	assert_int_equal(sockopt_int(fd, SOL_SOCKET, SO_ERROR), 0);
+	errno = 0;
+	assert_int_equal(send(fd, "x", 1, MSG_NOSIGNAL), -1);
+	assert_true(errno == ENOTCONN || errno == EPIPE);
+	close(fd);
+	shim_conf_release(&c);
+}
+
+/*
+ * Alternatives: a first gateway that does not answer (nobody listens)
+ * is passed over for the next line; one that answers with an error is
+ * the answer.
+ */
+static void
+test_connect_gateway_alternatives(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct shim_conf c;
+	struct socks5_addr dst;
+	char text[256], buf[16];
+	int ls, fd, dead_port;
+
+	(void)state;
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
+	dead_port = ntohs(sin.sin_port);
+	close(ls);
+	snprintf(text, sizeof(text), "gateway 127.0.0.1:%d\n"
+	    "gateway [::1]:%d\ngateway 127.0.0.1:%%u\n", dead_port,
+	    dead_port);
+	own_conf(&c, text, gw_port);
+	memset(&dst, 0, sizeof(dst));
+	dst.atyp = SOCKS5_ATYP_DOMAIN;
+	strcpy(dst.name, "alt.example");
+	dst.port = 80;
+	atomic_store(&gw_rep, 0);
+	log_reset();
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(connect_gateway(fd, &c, &dst), 0);
+	assert_int_equal(sockopt_int(fd, SOL_SOCKET, SO_DOMAIN), AF_INET);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	read_exact(fd, buf, 5);
+	assert_string_equal(buf, "HELLO");
+	close(fd);
+	shim_conf_release(&c);
+	/* An answer, even a refusal, is final. */
+	own_conf(&c, "gateway 127.0.0.1:%u\ngateway 127.0.0.1:%u\n",
+	    gw_port);
+	atomic_store(&gw_rep, SOCKS5_REP_CONN_REFUSED);
+	log_reset();
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	assert_int_equal(connect_gateway(fd, &c, &dst), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	pthread_mutex_lock(&gw_lock);
+	assert_int_equal(gw_nlog, 1);
+	pthread_mutex_unlock(&gw_lock);
+	close(fd);
+	shim_conf_release(&c);
+	atomic_store(&gw_rep, 0);
+}
+
 /* Loopback, the gateway itself: the real connect, untouched. */
 static void
 test_connect_loopback_is_direct(void **state)
@@ -785,6 +963,9 @@ main(void)
 		cmocka_unit_test(test_getpeername_on_dup),
 		cmocka_unit_test(test_sockreg_sweeps_sockets_closed_unseen),
 		cmocka_unit_test(test_getsockname_replaced_socket_keeps_family),
+		cmocka_unit_test(test_connect_gateway_chain_in_order),
+		cmocka_unit_test(test_connect_gateway_chain_hop_fails),
+		cmocka_unit_test(test_connect_gateway_alternatives),
 		cmocka_unit_test(test_connect_loopback_is_direct),
 		cmocka_unit_test(test_connect_many_threads),
 		cmocka_unit_test(test_connect_after_fork),
