@@ -14,11 +14,13 @@ libdir		?= $(exec_prefix)/lib
 includedir	?= $(PREFIX)/include
 datarootdir	?= $(PREFIX)/share
 mandir		?= $(datarootdir)/man
-sysconfdir	?= $(PREFIX)/etc
+# Configuration lives in /etc unless told otherwise: the shim's file is
+# named in its documentation as /etc/socks64.conf, whatever the PREFIX.
+sysconfdir	?= /etc
 pkgconfigdir	?= $(libdir)/pkgconfig
 systemdunitdir	?= $(libdir)/systemd/system
 # The file libsocks64 reads (SOCKS64_CONF overrides it at run time).
-socks64conf	?= /etc/socks64.conf
+socks64conf	?= $(sysconfdir)/socks64.conf
 DESTDIR		?=
 
 CC		?= cc
@@ -103,9 +105,21 @@ $(LIBSOCKS64): $(LIB_OBJ) $(COMMON_OBJ) $(wildcard $(LIB_MAP))
 	    -o $@ $(LIB_OBJ) $(COMMON_OBJ) -ldl
 
 # The library reads $(socks64conf); socks64-run looks for the library in
-# the libdir it is installed for.
+# the libdir it is installed for. The stamp changes only when those paths
+# do, so `make install libdir=...` after a plain `make` rebuilds the two
+# objects that bake them in instead of installing stale paths.
+PATHS_STAMP	:= $(B)/paths.stamp
+PATHS_TEXT	:= socks64conf=$(socks64conf) libdir=$(libdir)
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(PATHS_TEXT)' ] || \
+	    echo '$(PATHS_TEXT)' > $@
 $(B)/obj/src/lib/config.o: CPPFLAGS_ALL += -DSHIM_CONF_PATH='"$(socks64conf)"'
+$(B)/obj/src/lib/config.o: $(PATHS_STAMP)
 $(call obj,$(RUN_SRC)): CPPFLAGS_ALL += -DSOCKS64_LIBDIR='"$(libdir)"'
+$(call obj,$(RUN_SRC)): $(PATHS_STAMP)
+.PHONY: FORCE
+FORCE:
 $(SOCKS64_RUN): $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
@@ -174,12 +188,17 @@ fuzz: $(FUZZ_RUNS)
 $(FUZZ_RUNS): fuzz-run-%: $(B)/fuzz/fuzz_%
 	@sh tests/fuzz/run.sh $< $* $(FUZZ_SECONDS) $(B)/fuzz
 
+# The pages in man/ name the default paths; installed ones name the real.
+MAN_SED		 = sed -e 's|/etc/socks64.conf|$(socks64conf)|g' \
+		   -e 's|/etc/socks64/|$(sysconfdir)/socks64/|g' \
+		   -e 's|/usr/local/lib/systemd/system|$(systemdunitdir)|g'
+
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
 	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(sysconfdir)/socks64
 	install -m 755 $(GATEWAYD) $(DESTDIR)$(sbindir)/gatewayd
-	install -m 644 man/gatewayd.8 $(DESTDIR)$(mandir)/man8/
-	install -m 644 man/gatewayd.conf.5 $(DESTDIR)$(mandir)/man5/
+	$(MAN_SED) man/gatewayd.8 > $(DESTDIR)$(mandir)/man8/gatewayd.8
+	$(MAN_SED) man/gatewayd.conf.5 > $(DESTDIR)$(mandir)/man5/gatewayd.conf.5
 	test -e $(DESTDIR)$(sysconfdir)/socks64/gatewayd.conf || \
 	    install -m 644 conf/gatewayd.conf $(DESTDIR)$(sysconfdir)/socks64/
 	install -d $(DESTDIR)$(systemdunitdir)
@@ -195,9 +214,9 @@ install: all
 	sed -e 's|@prefix@|$(PREFIX)|g' -e 's|@libdir@|$(libdir)|g' \
 	    -e 's|@includedir@|$(includedir)|g' -e 's|@version@|0.1.0|g' \
 	    conf/socks64.pc.in > $(DESTDIR)$(pkgconfigdir)/socks64.pc
-	install -m 644 man/socks64-run.1 $(DESTDIR)$(mandir)/man1/
-	install -m 644 man/libsocks64.3 $(DESTDIR)$(mandir)/man3/
-	install -m 644 man/socks64.conf.5 $(DESTDIR)$(mandir)/man5/
+	$(MAN_SED) man/socks64-run.1 > $(DESTDIR)$(mandir)/man1/socks64-run.1
+	$(MAN_SED) man/libsocks64.3 > $(DESTDIR)$(mandir)/man3/libsocks64.3
+	$(MAN_SED) man/socks64.conf.5 > $(DESTDIR)$(mandir)/man5/socks64.conf.5
 	test -e $(DESTDIR)$(socks64conf) || \
 	    install -D -m 644 conf/socks64.conf $(DESTDIR)$(socks64conf)
 
