@@ -127,28 +127,16 @@ test_check_missing_file_fails(void **state)
 	free(err);
 }
 
-/*
- * The shipped router example names a users file beside it, as an
- * installed one would have: check it in a copy with such a file.
- */
+/* The README checks the shipped router example as it is: so do we. */
 static void
 test_check_repo_sample_config(void **state)
 {
-	char	src[PATH_MAX], path[PATH_MAX], users[PATH_MAX], hash[256];
-	char	*text, *err;
+	char	path[PATH_MAX], *err;
 	int	rc;
 
 	(void)state;
-	h_srcpath(src, sizeof(src), "conf/gatewayd.conf");
-	if ((text = h_read_file(src, NULL)) == NULL)
-		skip();
-	h_tmp(path, sizeof(path), "sample-gatewayd.conf");
-	h_tmp(users, sizeof(users), "users");
-	assert_int_equal(h_write_file(path, "%s", text), 0);
-	free(text);
-	assert_int_equal(h_crypt("correct horse", "$6$", hash, sizeof(hash)),
-	    0);
-	assert_int_equal(h_write_file(users, "admin:%s\n", hash), 0);
+	h_srcpath(path, sizeof(path), "conf/gatewayd.conf");
+	assert_int_equal(access(path, R_OK), 0);
 	rc = gw_run("-t", "-c", path, NULL);
 	if (rc != 0)
 		show();
