@@ -5,10 +5,12 @@
  * Checked on every input: a config comes back exactly when no error was
  * counted, and the error text is well formed; a config holds only values
  * in the ranges gatewayd.conf(5) gives (every network with its host bits
- * clear, port ranges in order, known enums, the limits). Then the rules
+ * clear, port ranges in order, known enums, the limits, chains with a
+ * unique name and an address, used only by pass rules). Then the rules
  * are asked a few questions, about the clients and destinations the
  * config itself names: every verdict is pass or block, with a reason,
- * from a rule of the right action at the line it names, or from line 0.
+ * from a rule of the right action at the line it names, or from line 0,
+ * and a pass may name one of the config's chains as its next hop.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -94,6 +96,30 @@ check_config(const struct gw_conf *c)
 		    sizeof(r->user));
 		FUZZ_CHECK((r->commands & ~((1u << SOCKS5_CMD_CONNECT) |
 		    (1u << SOCKS5_CMD_BIND) | (1u << SOCKS5_CMD_UDP))) == 0);
+		/* via: a chain defined, only to pass, never for UDP. */
+		FUZZ_CHECK(r->via <= c->nchains);
+		if (r->via != 0)
+			FUZZ_CHECK(r->action == RULE_PASS &&
+			    r->commands != (1u << SOCKS5_CMD_UDP));
+	}
+	FUZZ_CHECK(c->nchains == 0 || c->chains != NULL);
+	for (i = 0; i < c->nchains; i++) {
+		const struct chain *h = &c->chains[i];
+		size_t j;
+
+		FUZZ_CHECK(h->name[0] != '\0' &&
+		    strnlen(h->name, sizeof(h->name)) < sizeof(h->name));
+		for (j = 0; j < i; j++)
+			FUZZ_CHECK(strcmp(h->name, c->chains[j].name) != 0);
+		FUZZ_CHECK(h->addrlen > 0 &&
+		    h->addrlen == addr_len((const struct sockaddr *)&h->addr));
+		FUZZ_CHECK(addr_port((const struct sockaddr *)&h->addr) > 0);
+		FUZZ_CHECK(strnlen(h->user, sizeof(h->user)) <
+		    sizeof(h->user));
+		FUZZ_CHECK(strnlen(h->pass, sizeof(h->pass)) <
+		    sizeof(h->pass));
+		FUZZ_CHECK(h->user[0] != '\0' || h->pass[0] == '\0');
+		FUZZ_CHECK(h->lineno > 0);
 	}
 	FUZZ_CHECK(c->auth != 0 &&
 	    (c->auth & ~(AUTH_NONE | AUTH_PASSWORD)) == 0);
@@ -105,6 +131,7 @@ check_config(const struct gw_conf *c)
 	FUZZ_CHECK(c->happy_delay_ms >= 10 && c->happy_delay_ms <= 2000);
 	FUZZ_CHECK(c->handshake_timeout <= INT_MAX / 1000);
 	FUZZ_CHECK(c->connect_timeout <= INT_MAX / 1000);
+	FUZZ_CHECK(c->bind_timeout <= INT_MAX / 1000);
 	FUZZ_CHECK(c->idle_timeout <= INT_MAX / 1000);
 	FUZZ_CHECK(c->shutdown_grace <= INT_MAX / 1000);
 	FUZZ_CHECK(c->max_clients >= 1);
@@ -115,7 +142,10 @@ check_config(const struct gw_conf *c)
 	FUZZ_CHECK(c->runas == NULL || c->runas[0] != '\0');
 }
 
-/* A verdict: pass or block, a reason, and a rule of that action. */
+/*
+ * A verdict: pass or block, a reason, a rule of that action, and a hop
+ * (only to pass) that is one of the config's chains.
+ */
 static void
 check_verdict(const struct gw_conf *c, struct verdict v, int client)
 {
@@ -124,6 +154,11 @@ check_verdict(const struct gw_conf *c, struct verdict v, int client)
 
 	FUZZ_CHECK(v.action == RULE_PASS || v.action == RULE_BLOCK);
 	FUZZ_CHECK(v.why != NULL && v.why[0] != '\0');
+	if (v.via != NULL) {
+		FUZZ_CHECK(!client && v.action == RULE_PASS);
+		FUZZ_CHECK(v.via >= c->chains &&
+		    v.via < c->chains + c->nchains);
+	}
 	if (v.lineno == 0)
 		return;
 	for (i = 0; i < n && !found; i++) {
@@ -192,8 +227,18 @@ ask(const struct gw_conf *c)
 		q.name = "www.example.org";
 		q.addr = NULL;
 		check_verdict(c, policy_request(c, &q), 0);
+		check_verdict(c, policy_command(c, &q), 0);
 		q.addr = (struct sockaddr *)&client;
 		check_verdict(c, policy_request(c, &q), 0);
+		/* BIND asks with the unspecified address: "any peer". */
+		q.cmd = SOCKS5_CMD_BIND;
+		q.name = NULL;
+		len = sizeof(dest);
+		FUZZ_CHECK(addr_parse_endpoint(i % 2 ? "::" : "0.0.0.0", 0,
+		    &dest, &len, &why) == 0);
+		q.addr = (struct sockaddr *)&dest;
+		check_verdict(c, policy_request(c, &q), 0);
+		check_verdict(c, policy_command(c, &q), 0);
 	}
 }
 
