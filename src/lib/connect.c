@@ -1,7 +1,8 @@
 /*
  * connect.c - connections to fake addresses go through the gateway
  * (RFC 3089 section 3, steps 3-4): connect, getpeername,
- * getsockname, and the TCP Fast Open forms of sendto/sendmsg.
+ * getsockname, and the TCP Fast Open forms of sendto/sendmsg (whose
+ * hooks are in udp.c, with the rest of the data path).
  *
  * connect() to a fake address becomes a TCP connection to the gateway
  * and a SOCKS5 CONNECT that carries the NAME the fake address stands
@@ -35,9 +36,6 @@
 static int	(*real_connect)(int, const struct sockaddr *, socklen_t);
 static int	(*real_getpeername)(int, struct sockaddr *, socklen_t *);
 static int	(*real_getsockname)(int, struct sockaddr *, socklen_t *);
-static ssize_t	(*real_sendto)(int, const void *, size_t, int,
-		    const struct sockaddr *, socklen_t);
-static ssize_t	(*real_sendmsg)(int, const struct msghdr *, int);
 static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -46,8 +44,6 @@ connect_init(void)
 	*(void **)&real_connect = real_symbol("connect");
 	*(void **)&real_getpeername = real_symbol("getpeername");
 	*(void **)&real_getsockname = real_symbol("getsockname");
-	*(void **)&real_sendto = real_symbol("sendto");
-	*(void **)&real_sendmsg = real_symbol("sendmsg");
 }
 
 /* ------------------------------------------------------------------ */
@@ -65,11 +61,6 @@ connect_is_gateway(const struct shim_conf *c, const struct sockaddr *sa)
 			return 1;
 	return 0;
 }
-
-/* Where connect_route sends a connection. */
-#define ROUTE_DIRECT	0	/* the real connect() */
-#define ROUTE_GATEWAY	1	/* through the gateway */
-#define ROUTE_TRY	2	/* direct; through the gateway if no route */
 
 /*
  * Decides where sa goes: ROUTE_GATEWAY with *dst filled for a fake
@@ -406,23 +397,33 @@ connect_gateway(int fd, const struct shim_conf *c,
 /* the hooks                                                            */
 
 /*
- * A UDP "connection" to a fake address: Chromium and others rank
- * candidate addresses by UDP-connecting to them and asking for the
- * local address, so it must succeed and give a plausible one. The
- * socket is connected to the gateway's address where its family allows
- * (no packet is sent by connect), and getpeername gives the fake one.
+ * A UDP "connection" to a fake address (or a real one that goes
+ * through the gateway): Chromium and others rank candidate addresses
+ * by UDP-connecting to them and asking for the local address, so it
+ * must succeed and give a plausible one, without a packet or an
+ * association yet. getpeername gives the fake address; send() and
+ * recv() then go through the association (udp.c).
  */
 static int
 connect_udp(int fd, int domain, const struct shim_conf *c,
     const struct sockaddr *sa, socklen_t salen)
 {
+	struct sockreg_entry e;
 	struct sockaddr_storage gw;
 	socklen_t gwlen;
 
-	if (connect_reach(fd, domain, &c->paths[0].addr,
+	/*
+	 * With an association already, the relay is the real peer: the
+	 * kernel then passes up only its datagrams, as for a connected
+	 * socket. Without, the gateway's address stands in until the
+	 * first datagram makes one (udp.c).
+	 */
+	if (sockreg_get(fd, &e) && e.relaylen != 0)
+		(void)real_connect(fd, &e.relay.sa, e.relaylen);
+	else if (connect_reach(fd, domain, &c->paths[0].addr,
 	    c->paths[0].addr_len, &gw, &gwlen))
 		(void)real_connect(fd, (struct sockaddr *)&gw, gwlen);
-	(void)sockreg_set_peer(fd, sa, salen);
+	(void)sockreg_set_peer(fd, sa, salen, 1);
 	return 0;
 }
 
@@ -446,16 +447,8 @@ connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
 		return -1;
 	if (domain != AF_INET && domain != AF_INET6)
 		return real_connect(fd, sa, salen);
-	if (type == SOCK_DGRAM) {
-		/*
-		 * Only a fake address has no real meaning for UDP; a real
-		 * one keeps the kernel's answer (ENETUNREACH on a host
-		 * without its family), so UDP users are not misled.
-		 */
-		if (!fakeip_in_range(sa))
-			return real_connect(fd, sa, salen);
+	if (type == SOCK_DGRAM)
 		return connect_udp(fd, domain, c, sa, salen);
-	}
 	if (type != SOCK_STREAM) {
 		errno = ENETUNREACH;
 		return -1;
@@ -469,7 +462,7 @@ connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
 		return -1;
 	if (connect_gateway(fd, c, dst) == -1)
 		return -1;
-	(void)sockreg_set_peer(fd, sa, salen);
+	(void)sockreg_set_peer(fd, sa, salen, 0);
 	/*
 	 * Non-blocking: the answer a program's event loop expects. The
 	 * socket is already connected, so its poll for writability returns
@@ -482,24 +475,8 @@ connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
 	return 0;
 }
 
-static int
-connect_is_stream(int fd)
-{
-	socklen_t len = sizeof(int);
-	int type;
-
-	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-	    type == SOCK_STREAM;
-}
-
-/*
- * Whether a connect-like call on sa is ours: connect_route's answer,
- * with *conf set unless it is ROUTE_DIRECT (also for a disabled shim). The common case, an
- * address not in a fake range with the shim disabled or a family the
- * host has, costs integer compares and one cached answer.
- */
-static int
-connect_ours(const struct sockaddr *sa, socklen_t salen,
+int
+connect_classify(const struct sockaddr *sa, socklen_t salen,
     const struct shim_conf **conf, struct socks5_addr *dst)
 {
 	const struct shim_conf *c;
@@ -530,7 +507,7 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 		errno = ENOSYS;
 		return -1;
 	}
-	if ((r = connect_ours(sa, len, &c, &dst)) == ROUTE_DIRECT) {
+	if ((r = connect_classify(sa, len, &c, &dst)) == ROUTE_DIRECT) {
 		if (sa != NULL && len >= sizeof(sa_family_t) &&
 		    sa->sa_family == AF_UNSPEC)
 			sockreg_forget_peer(fd);
@@ -544,7 +521,7 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 		errno = saved;
 		if (real_connect(fd, sa, len) == 0)
 			return 0;
-		if (errno != ENETUNREACH || !connect_is_stream(fd))
+		if (errno != ENETUNREACH)
 			return -1;
 	}
 	if (connect_intercept(fd, sa, len, c, &dst) == 0) {
@@ -600,11 +577,11 @@ getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 		return -1;
 	}
 	if (sa == NULL || len == NULL || !sockreg_get(fd, &e) ||
-	    e.peerlen == 0 || real_getsockname(fd, &real.sa, &rlen) == -1 ||
-	    real.sa.sa_family == e.peer.sa.sa_family)
+	    e.family == 0 || real_getsockname(fd, &real.sa, &rlen) == -1 ||
+	    real.sa.sa_family == e.family)
 		return real_getsockname(fd, sa, len);
 	memset(&mine, 0, sizeof(mine));
-	mine.sa.sa_family = e.peer.sa.sa_family;
+	mine.sa.sa_family = (sa_family_t)e.family;
 	mlen = mine.sa.sa_family == AF_INET6 ? sizeof(mine.sin6) :
 	    sizeof(mine.sin);
 	addr_set_port(&mine.sa, addr_port(&real.sa));
@@ -613,16 +590,9 @@ getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	return 0;
 }
 
-/*
- * sendto/sendmsg with MSG_FASTOPEN connect and send in one call; to a
- * fake address that is a connect through the gateway, then a plain
- * send, so that no byte leaves for the fake address itself. A datagram
- * to a fake address has nowhere to go (UDP relaying is not done here):
- * it fails rather than wander to the default route.
- */
-static int
-connect_send_ours(int fd, const struct sockaddr *sa, socklen_t salen,
-    int flags, int *done)
+int
+connect_fastopen(int fd, const struct sockaddr *sa, socklen_t salen,
+    int *done)
 {
 	const struct shim_conf *c;
 	struct socks5_addr dst;
@@ -630,19 +600,8 @@ connect_send_ours(int fd, const struct sockaddr *sa, socklen_t salen,
 	int r, type, saved = errno;
 
 	*done = 0;
-	if (!(flags & MSG_FASTOPEN)) {
-		/* The hot UDP path: one range compare unless it is ours. */
-		if (salen < sizeof(sa_family_t) || !fakeip_in_range(sa) ||
-		    !shim_conf()->enabled ||
-		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
-		    type != SOCK_DGRAM) {
-			errno = saved;
-			return 0;
-		}
-		errno = EHOSTUNREACH;
-		return -1;
-	}
-	if ((r = connect_ours(sa, salen, &c, &dst)) == ROUTE_DIRECT ||
+	pthread_once(&connect_once, connect_init);
+	if ((r = connect_classify(sa, salen, &c, &dst)) == ROUTE_DIRECT ||
 	    r == ROUTE_TRY) {
 		errno = saved;
 		return 0;
@@ -661,49 +620,4 @@ connect_send_ours(int fd, const struct sockaddr *sa, socklen_t salen,
 	errno = saved;
 	*done = 1;
 	return 0;
-}
-
-SHIM_EXPORT ssize_t
-sendto(int fd, const void *buf, size_t n, int flags,
-    __CONST_SOCKADDR_ARG addr, socklen_t len)
-{
-	const struct sockaddr *sa = addr.__sockaddr__;
-	int done;
-
-	pthread_once(&connect_once, connect_init);
-	if (real_sendto == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (sa == NULL)
-		return real_sendto(fd, buf, n, flags, sa, len);
-	if (connect_send_ours(fd, sa, len, flags, &done) == -1)
-		return -1;
-	if (done)
-		return real_sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
-	return real_sendto(fd, buf, n, flags, sa, len);
-}
-
-SHIM_EXPORT ssize_t
-sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-	struct msghdr m;
-	int done;
-
-	pthread_once(&connect_once, connect_init);
-	if (real_sendmsg == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (msg == NULL || msg->msg_name == NULL)
-		return real_sendmsg(fd, msg, flags);
-	if (connect_send_ours(fd, msg->msg_name, msg->msg_namelen, flags,
-	    &done) == -1)
-		return -1;
-	if (!done)
-		return real_sendmsg(fd, msg, flags);
-	m = *msg;
-	m.msg_name = NULL;
-	m.msg_namelen = 0;
-	return real_sendmsg(fd, &m, flags & ~MSG_FASTOPEN);
 }

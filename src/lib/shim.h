@@ -378,6 +378,9 @@ union shim_sockaddr {
 struct sockreg_entry {
 	uint64_t		cookie;		/* SO_COOKIE: the key */
 	int			fd;		/* last seen at; -1: closed */
+	int			family;		/* the program's, before any
+						   replacement; 0: unknown */
+	int			udp;		/* a datagram socket */
 	socklen_t		peerlen;	/* 0: no fake peer */
 	union shim_sockaddr	peer;		/* as the program gave it */
 	/* A UDP association (udp.c); ctl -1 and relaylen 0 when none. */
@@ -397,16 +400,20 @@ uint64_t sockreg_cookie(int fd);
 int	sockreg_maybe(int fd);
 /* Copies the entry of fd's socket into out: 1, or 0 if there is none. */
 int	sockreg_get(int fd, struct sockreg_entry *out);
-/* Records the fake peer of fd's socket: 0, or -1 (no memory, no socket). */
-int	sockreg_set_peer(int fd, const struct sockaddr *peer, socklen_t len);
+/*
+ * Records the fake peer of fd's socket (udp: a datagram socket, whose
+ * data path the hooks then watch): 0, or -1 (no memory, not a socket).
+ */
+int	sockreg_set_peer(int fd, const struct sockaddr *peer, socklen_t len,
+	    int udp);
 /* fd's socket has no fake peer any more (connect AF_UNSPEC). */
 void	sockreg_forget_peer(int fd);
 /*
- * Records the UDP association of fd's socket, whose control connection
- * is ctl; an association it had is ended (its control closed if it is
+ * Records the UDP association of fd's socket (family: the program's),
+ * whose control connection is ctl; an association it had is ended (its control closed if it is
  * still ours). Returns 0, or -1: the caller closes ctl.
  */
-int	sockreg_set_udp(int fd, int ctl, uint64_t ctl_cookie,
+int	sockreg_set_udp(int fd, int family, int ctl, uint64_t ctl_cookie,
 	    const struct sockaddr *relay, socklen_t relaylen);
 /* The association of ctl_cookie on fd was seen alive at now_ms. */
 void	sockreg_checked(int fd, uint64_t ctl_cookie, long long now_ms);
@@ -465,6 +472,31 @@ int	socks_request(int fd, const struct shim_conf *conf, uint8_t cmd,
  */
 int	connect_gateway(int fd, const struct shim_conf *c,
 	    const struct socks5_addr *dst);
+/* Where connect_classify sends a connection. */
+#define ROUTE_DIRECT	0	/* the real connect() */
+#define ROUTE_GATEWAY	1	/* through the gateway */
+#define ROUTE_TRY	2	/* direct; through the gateway if no route */
+/*
+ * Where a connect (or a datagram) to sa goes: ROUTE_GATEWAY with *dst
+ * filled for a fake address or a real one of a family this host has no
+ * address of; ROUTE_DIRECT for loopback, the gateways, `direct`
+ * networks, what cannot be relayed, anything with the shim disabled;
+ * ROUTE_TRY (dst filled) for any other real address: direct, and
+ * through the gateway only if the kernel says there is no route. *conf
+ * is set unless ROUTE_DIRECT. -1 with errno EHOSTUNREACH for a fake
+ * address this process never handed out (it cannot know the name).
+ * The common case costs integer compares and one cached answer.
+ */
+int	connect_classify(const struct sockaddr *sa, socklen_t salen,
+	    const struct shim_conf **conf, struct socks5_addr *dst);
+/*
+ * sendto/sendmsg with MSG_FASTOPEN on a TCP socket to sa: if sa goes
+ * through the gateway, connects fd there and sets *done, so the caller
+ * sends the data plainly (no byte leaves for a fake address itself).
+ * Returns 0, or -1 with errno (the connect failed).
+ */
+int	connect_fastopen(int fd, const struct sockaddr *sa, socklen_t salen,
+	    int *done);
 /*
  * Puts a fresh socket of family (same type and protocol) in fd's place,
  * with fd's O_NONBLOCK, FD_CLOEXEC and common options. Returns 0, or -1

@@ -38,6 +38,7 @@ static pthread_mutex_t sockreg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t sockreg_once = PTHREAD_ONCE_INIT;
 static struct idmap sockreg_map = IDMAP_INIT;	/* cookie -> entry */
 static atomic_size_t sockreg_count;		/* sockreg_map.used */
+static atomic_size_t sockreg_nudp;		/* entries with udp set */
 static _Atomic unsigned long
     sockreg_hint[SOCKREG_HINT_FDS / SOCKREG_WORD_BITS];
 /* Entries at which the next sweep runs (doubles with the live count). */
@@ -101,7 +102,7 @@ sockreg_hint_set(int fd, int on)
 int
 sockreg_maybe(int fd)
 {
-	if (atomic_load_explicit(&sockreg_count, memory_order_relaxed) == 0 ||
+	if (atomic_load_explicit(&sockreg_nudp, memory_order_relaxed) == 0 ||
 	    fd < 0)
 		return 0;
 	if (fd >= SOCKREG_HINT_FDS)
@@ -143,11 +144,21 @@ sockreg_sweep(void)
 	for (i = 0; i < n; i++) {
 		struct sockreg_entry *e = idmap_del(&sockreg_map, gone[i]);
 
+		if (e->udp)
+			atomic_fetch_sub(&sockreg_nudp, 1);
 		sockreg_close_ctl(e);
 		free(e);
 	}
 	free(gone);
 	atomic_store(&sockreg_count, sockreg_map.used);
+}
+
+static void
+sockreg_mark_udp(struct sockreg_entry *e)
+{
+	if (!e->udp)
+		atomic_fetch_add(&sockreg_nudp, 1);
+	e->udp = 1;
 }
 
 /*
@@ -179,13 +190,15 @@ sockreg_find(int fd, uint64_t cookie, int create)
 out:
 	if (e != NULL && e->fd != fd) {
 		e->fd = fd;
-		sockreg_hint_set(fd, 1);
+		if (e->udp)
+			sockreg_hint_set(fd, 1);
 	}
 	return e;
 }
 
 int
-sockreg_set_peer(int fd, const struct sockaddr *peer, socklen_t len)
+sockreg_set_peer(int fd, const struct sockaddr *peer, socklen_t len,
+    int udp)
 {
 	struct sockreg_entry *e;
 	uint64_t cookie = sockreg_cookie(fd);
@@ -198,8 +211,13 @@ sockreg_set_peer(int fd, const struct sockaddr *peer, socklen_t len)
 	if ((e = sockreg_find(fd, cookie, 1)) != NULL) {
 		memcpy(&e->peer, peer, len);
 		e->peerlen = len;
-		e->fd = fd;
-		sockreg_hint_set(fd, 1);
+		if (e->family == 0)
+			e->family = peer->sa_family;
+		/* Only datagram sockets need their data path watched. */
+		if (udp) {
+			sockreg_mark_udp(e);
+			sockreg_hint_set(fd, 1);
+		}
 		r = 0;
 	}
 	pthread_mutex_unlock(&sockreg_lock);
@@ -240,7 +258,7 @@ sockreg_get(int fd, struct sockreg_entry *out)
 }
 
 int
-sockreg_set_udp(int fd, int ctl, uint64_t ctl_cookie,
+sockreg_set_udp(int fd, int family, int ctl, uint64_t ctl_cookie,
     const struct sockaddr *relay, socklen_t relaylen)
 {
 	struct sockreg_entry *e, old;
@@ -255,6 +273,10 @@ sockreg_set_udp(int fd, int ctl, uint64_t ctl_cookie,
 		/* Another thread's association, or a dead one: ours now. */
 		old = *e;
 		sockreg_close_ctl(&old);
+		sockreg_mark_udp(e);
+		if (e->family == 0)
+			e->family = family;
+		sockreg_hint_set(fd, 1);
 		e->ctl = ctl;
 		e->ctl_cookie = ctl_cookie;
 		memcpy(&e->relay, relay, relaylen);
