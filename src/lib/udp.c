@@ -22,6 +22,11 @@
  * noticed on a later send, and the next datagram associates again.
  * close() of the socket closes its control connection.
  *
+ * libuv (so dig, and every program built on it) sends with
+ * syscall(SYS_sendmmsg) and receives with syscall(SYS_recvmmsg) rather
+ * than the libc wrappers; syscall() itself is a libc function, so it is
+ * hooked too, for those two numbers.
+ *
  * Everything not ours costs one bit test (sockreg_maybe) on the paths
  * without an address, and a range compare plus the routing decision on
  * those with one. A chain of gateways does not carry UDP here: the
@@ -36,9 +41,11 @@
 #include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -77,6 +84,7 @@ static ssize_t	(*real_recv)(int, void *, size_t, int);
 static ssize_t	(*real_read)(int, void *, size_t);
 static int	(*real_connect)(int, const struct sockaddr *, socklen_t);
 static int	(*real_getsockname)(int, struct sockaddr *, socklen_t *);
+static long	(*real_syscall)(long, ...);
 static pthread_once_t udp_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -94,6 +102,7 @@ udp_init(void)
 	*(void **)&real_read = real_symbol("read");
 	*(void **)&real_connect = real_symbol("connect");
 	*(void **)&real_getsockname = real_symbol("getsockname");
+	*(void **)&real_syscall = real_symbol("syscall");
 }
 
 static void
@@ -921,4 +930,36 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
 		v[i].msg_len = (unsigned int)n;
 	}
 	return (int)i;
+}
+
+/*
+ * syscall(): the mmsg calls of programs that bypass the wrappers (see
+ * the top of the file) go through the hooks above; every other number
+ * goes to libc's syscall() unchanged. Six arguments are always read,
+ * as libc's own syscall() does: the calling convention puts the unused
+ * ones where reading them is harmless, and the kernel ignores them.
+ */
+SHIM_EXPORT long
+syscall(long number, ...)
+{
+	va_list ap;
+	long a[6];
+	int i;
+
+	va_start(ap, number);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	udp_load();
+	if (number == SYS_sendmmsg)
+		return sendmmsg((int)a[0], (struct mmsghdr *)a[1],
+		    (unsigned int)a[2], (int)a[3]);
+	if (number == SYS_recvmmsg)
+		return recvmmsg((int)a[0], (struct mmsghdr *)a[1],
+		    (unsigned int)a[2], (int)a[3], (struct timespec *)a[4]);
+	if (real_syscall == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
