@@ -16,7 +16,12 @@
  * leave); the clients' resolv.conf points at their own loopback too.
  * Real programs, unchanged, are run in the client namespaces with the
  * library preloaded: curl, wget, python3 urllib, git over dumb HTTP,
- * tests/tools/nbclient (poll/select/epoll) and Firefox ESR headless.
+ * tests/tools/nbclient (poll/select/epoll) and Firefox ESR headless;
+ * datagrams (issue 4): dig and python3 asking tests/tools/dnsd on the
+ * IPv6-only server from the IPv4-only client through a UDP association;
+ * and a chain whose first gateway runs inside the IPv4-only client
+ * (no IPv6 at all, no way to resolve the server's name), plus a first
+ * gateway line that does not answer, passed over for the next.
  * The namespaces are made at the start (stale ones of an earlier run
  * removed first) and always removed at the end. Needs root; skipped
  * otherwise.
@@ -66,7 +71,8 @@ static char	san_rt[PATH_MAX];	/* sanitizer runtime to preload, or "" */
 static char	www4[PATH_MAX], www6[PATH_MAX];
 static char	log_gw[PATH_MAX], log_h4[PATH_MAX], log_h6[PATH_MAX];
 static char	out_path[PATH_MAX], err_path[PATH_MAX], conf[PATH_MAX];
-static struct h_proc gw_proc, h4_proc, h6_proc;
+static char	log_dns6[PATH_MAX], log_g1[PATH_MAX], log_echo6[PATH_MAX];
+static struct h_proc gw_proc, h4_proc, h6_proc, dns6_proc, echo6_proc;
 
 /* The topology, as the shell script an operator would type. */
 static const char setup_script[] =
@@ -97,7 +103,8 @@ static const char setup_script[] =
 " printf 'nameserver 127.0.0.1\\n' > /etc/netns/" NS "-$n/resolv.conf;"
 " printf '127.0.0.1 localhost\\n::1 localhost\\n'"
 " > /etc/netns/" NS "-$n/hosts; done\n"
-"printf '2001:db8:5::2 www6.example\\n198.51.100.2 www4.example\\n'"
+"printf '2001:db8:5::2 www6.example\\n198.51.100.2 www4.example\\n"
+"2001:db8:5::2 dns6.example\\n'"
 " >> /etc/netns/" NS "-gw/hosts\n";
 
 /*
@@ -204,6 +211,36 @@ start_http(struct h_proc *p, const char *ns, const char *addr,
 	return h_spawn(p, argv, &o);
 }
 
+/*
+ * tests/tools/dnsd or udpecho on addr:port in ns (udpecho with the
+ * prefix "echo:"); what it prints goes to log.
+ */
+static int
+start_udp_tool(struct h_proc *p, const char *ns, const char *name,
+    const char *addr, const char *port, const char *log)
+{
+	char tool[PATH_MAX], rel[64], line[32];
+	char *argv[] = { ip_cmd, "netns", "exec", (char *)ns, tool, "-a",
+	    (char *)addr, "-p", (char *)port, NULL, NULL, NULL };
+	struct h_spawn_opts o = { .out_path = log, .err_path = log,
+	    .listen_fd = -1 };
+
+	snprintf(rel, sizeof(rel), "tools/%s", name);
+	h_bin(tool, sizeof(tool), rel);
+	if (access(tool, X_OK) != 0)
+		return 0;	/* the UDP cases skip without it */
+	if (strcmp(name, "udpecho") == 0) {
+		argv[9] = "-x";
+		argv[10] = "echo:";
+	}
+	snprintf(line, sizeof(line), "port %s", port);
+	if (h_spawn(p, argv, &o) == -1 || !h_log_wait(log, line, 5000)) {
+		h_log_dump(log);
+		return -1;
+	}
+	return 0;
+}
+
 /* The served files: a marker page each, and a dumb-HTTP git repository. */
 static int
 make_content(void)
@@ -260,6 +297,9 @@ group_setup(void **state)
 	h_tmp(log_gw, sizeof(log_gw), "gatewayd.log");
 	h_tmp(log_h4, sizeof(log_h4), "http4.log");
 	h_tmp(log_h6, sizeof(log_h6), "http6.log");
+	h_tmp(log_dns6, sizeof(log_dns6), "dnsd6.log");
+	h_tmp(log_echo6, sizeof(log_echo6), "udpecho6.log");
+	h_tmp(log_g1, sizeof(log_g1), "gatewayd-g1.log");
 	pick_libraries();
 	if (getuid() != 0) {
 		snprintf(why_not, sizeof(why_not), "not root");
@@ -289,6 +329,10 @@ group_setup(void **state)
 	    start_http(&h4_proc, NS "-s4", "198.51.100.2", www4, log_h4) ||
 	    start_http(&h6_proc, NS "-s6", "2001:db8:5::2", www6, log_h6))
 		return -1;
+	if (start_udp_tool(&dns6_proc, NS "-s6", "dnsd", "2001:db8:5::2", "53",
+	    log_dns6) == -1 || start_udp_tool(&echo6_proc, NS "-s6", "udpecho",
+	    "2001:db8:5::2", "7", log_echo6) == -1)
+		return -1;
 	o.out_path = o.err_path = log_gw;
 	if (h_spawn(&gw_proc, gw_argv, &o) == -1 ||
 	    !h_log_wait(log_gw, "started", 5000) ||
@@ -311,6 +355,8 @@ group_teardown(void **state)
 	h_proc_stop(&gw_proc);
 	h_proc_stop(&h4_proc);
 	h_proc_stop(&h6_proc);
+	h_proc_stop(&dns6_proc);
+	h_proc_stop(&echo6_proc);
 	run_script("teardown.sh", teardown_script);
 	return 0;
 }
@@ -659,6 +705,164 @@ test_linked_program_v4_client_to_v6_server(void **state)
 	assert_gateway_relayed("192.0.2.2", "www6.example:80");
 }
 
+/* ------------------------------------------------------------------ */
+/* datagrams, chains and alternatives (issue 4)                         */
+
+/* The gateway ended a UDP association of client's that carried data. */
+static void
+assert_gateway_udp(const char *client)
+{
+	char c[64];
+
+	snprintf(c, sizeof(c), "client=%s", client);
+	if (!h_log_line(log_gw, 5000, c, "cmd=udp-associate", "rep=0",
+	    NULL)) {
+		h_log_dump(log_gw);
+		fail_msg("gateway logged no UDP association for %s", client);
+	}
+}
+
+static void
+need_dnsd(void)
+{
+	need_ready();
+	if (dns6_proc.pid == 0 || echo6_proc.pid == 0) {
+		print_message("skipped: tools/dnsd or udpecho is not built\n");
+		skip();
+	}
+}
+
+/*
+ * dig, unchanged, from the IPv4-only client: the server's name is
+ * delegated, its query goes out as a datagram through a UDP
+ * association and the gateway to the IPv6-only server, and the answer
+ * comes back from the address dig thinks it asked.
+ */
+static void
+test_dig_v4_client_to_v6_dns_server(void **state)
+{
+	(void)state;
+	need_dnsd();
+	if (!have("dig")) {
+		print_message("skipped: dig (dnsutils) is not installed\n");
+		skip();
+	}
+	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	    CMD("dig", "+short", "+tries=1", "+time=5", "@dns6.example",
+	    "x.dns.test", "A")), 0);
+	assert_output_has("127.0.0.1");
+	assert_true(h_log_has(log_dns6, "query x.dns.test"));
+	assert_gateway_udp("192.0.2.2");
+}
+
+/*
+ * The same with python3's socket module, both ways a program does it:
+ * sendto/recvfrom on an unconnected socket (the source must be the
+ * address it sent to) and connect + send/recv.
+ */
+static const char dns_py[] =
+"import socket, struct, sys\n"
+"q = struct.pack('>HHHHHH', 0x1234, 0x0100, 1, 0, 0, 0)\n"
+"q += b''.join(bytes([len(l)]) + l for l in b'y.dns.test'.split(b'.'))\n"
+"q += b'\\0' + struct.pack('>HH', 1, 1)\n"
+"ai = socket.getaddrinfo('dns6.example', 53, 0, socket.SOCK_DGRAM)[0]\n"
+"s = socket.socket(ai[0], socket.SOCK_DGRAM)\n"
+"s.settimeout(5)\n"
+"s.sendto(q, ai[4])\n"
+"r, src = s.recvfrom(512)\n"
+"assert r[:2] == b'\\x12\\x34', r\n"
+"assert bytes([127, 0, 0, 1]) in r, r\n"
+"assert src[:2] == ai[4][:2], (src, ai[4])\n"
+"assert int(ai[4][0].split('.')[0]) >= 240, ai[4]\n"
+"print('sendto ok', ai[4][0])\n"
+"c = socket.socket(ai[0], socket.SOCK_DGRAM)\n"
+"c.settimeout(5)\n"
+"c.connect(ai[4])\n"
+"c.send(q)\n"
+"r = c.recv(512)\n"
+"assert bytes([127, 0, 0, 1]) in r, r\n"
+"print('connected ok', c.getpeername()[0])\n"
+"e = socket.socket(ai[0], socket.SOCK_DGRAM)\n"
+"e.settimeout(5)\n"
+"eai = socket.getaddrinfo('dns6.example', 7, ai[0], socket.SOCK_DGRAM)[0]\n"
+"for i in range(3):\n"
+"    e.sendto(b'ping%d' % i, eai[4])\n"
+"    r, src = e.recvfrom(64)\n"
+"    assert r == b'echo:ping%d' % i and src[:2] == eai[4][:2], (r, src)\n"
+"print('echo ok')\n";
+
+static void
+test_python_udp_v4_client_to_v6_dns_server(void **state)
+{
+	(void)state;
+	need_dnsd();
+	assert_int_equal(run_in(NS "-c4", GW4, 0, RUN_MS, NULL,
+	    CMD(python, "-c", dns_py)), 0);
+	assert_output_has("sendto ok");
+	assert_output_has("connected ok");
+	assert_output_has("echo ok");
+	assert_true(h_log_has(log_echo6, "dgram [2001:db8:5::1]"));
+	assert_true(h_log_has(log_dns6, "query y.dns.test"));
+	assert_gateway_udp("192.0.2.2");
+}
+
+/*
+ * RFC 3089 section 4 seen from the client: the first gateway runs in
+ * the IPv4-only client's own namespace (no IPv6, no way to resolve the
+ * server's name) and is asked only for the second gateway; the second
+ * resolves the name and reaches the IPv6-only server. A failed hop's
+ * answer (the server refuses port 81) reaches curl at once.
+ */
+static void
+test_chain_through_v4_only_first_gateway(void **state)
+{
+	char gwbin[PATH_MAX];
+	char *argv[] = { ip_cmd, "netns", "exec", NS "-c4", gwbin, "-f",
+	    "-l", "127.0.0.1:1081", "-a", "127.0.0.0/8", NULL };
+	struct h_spawn_opts o = { .listen_fd = -1 };
+	struct h_proc g1;
+	int64_t ms;
+	int r1, r2;
+
+	(void)state;
+	need_ready();
+	h_bin(gwbin, sizeof(gwbin), "gatewayd");
+	memset(&g1, 0, sizeof(g1));
+	o.out_path = o.err_path = log_g1;
+	if (h_spawn(&g1, argv, &o) == -1 ||
+	    !h_log_wait(log_g1, "started", 5000)) {
+		h_log_dump(log_g1);
+		h_proc_stop(&g1);
+		fail_msg("the first gateway did not start");
+	}
+	r1 = run_in(NS "-c4", "127.0.0.1:1081 " GW4, 1, RUN_MS, NULL,
+	    CMD("curl", "-sS", "-m", "10", "http://www6.example/"));
+	if (r1 == 0 && !h_log_has(out_path, MARK6))
+		r1 = -2;
+	r2 = run_in(NS "-c4", "127.0.0.1:1081 " GW4, 1, RUN_MS, &ms,
+	    CMD("curl", "-sS", "-m", "10", "http://www6.example:81/"));
+	h_proc_stop(&g1);
+	assert_int_equal(r1, 0);
+	if (!h_log_line(log_g1, 3000, "dest=192.0.2.1:1080", "rep=0", NULL)) {
+		h_log_dump(log_g1);
+		fail_msg("the first gateway was not asked for the second");
+	}
+	assert_gateway_relayed("192.0.2.2", "www6.example:80");
+	assert_int_equal(r2, 7);
+	assert_true(ms < FAST_MS);
+}
+
+/* A first gateway line that does not answer is passed over. */
+static void
+test_alternative_gateway_when_first_is_silent(void **state)
+{
+	(void)state;
+	need_ready();
+	assert_int_equal(run_in(NS "-c4", "192.0.2.1:1099, " GW4, 1, RUN_MS,
+	    NULL, CMD("curl", "-sS", "-m", "10", "http://www6.example/")), 0);
+	assert_output_has(MARK6);
+}
+
 /*
  * Firefox ESR, headless, fresh profile, from the IPv4-only client to
  * the IPv6-only server: the page's request must reach the server (its
@@ -726,6 +930,10 @@ main(void)
 		cmocka_unit_test(test_unknown_name_and_refused_port_fail_fast),
 		cmocka_unit_test(test_socks64_run_wrapper),
 		cmocka_unit_test(test_linked_program_v4_client_to_v6_server),
+		cmocka_unit_test(test_dig_v4_client_to_v6_dns_server),
+		cmocka_unit_test(test_python_udp_v4_client_to_v6_dns_server),
+		cmocka_unit_test(test_chain_through_v4_only_first_gateway),
+		cmocka_unit_test(test_alternative_gateway_when_first_is_silent),
 		cmocka_unit_test(test_firefox_headless_v4_client_to_v6_server),
 	};
 
