@@ -545,18 +545,22 @@ done
 # --- the plot ---------------------------------------------------------------
 
 if command -v gnuplot >/dev/null; then
+	# Per-relay memory from the size every proxy could hold.
+	mcase=holdN
+	[ "$FIT_N" -lt "$HOLD_N" ] && mcase=holdfit
 	{
-		echo "target tput1up tput1down tput4up tput4down crr1 crr32"
+		echo "# target tput1up tput1down tput4up tput4down crr1 crr32 rss"
 		for t in $TARGETS; do
 			echo "$t $(med tput1up "$t" gbps) $(med tput1down "$t" gbps)" \
 			    "$(med tput4up "$t" gbps) $(med tput4down "$t" gbps)" \
-			    "$(med crr1 "$t" cps) $(med crr32 "$t" cps)"
+			    "$(med crr1 "$t" cps) $(med crr32 "$t" cps)" \
+			    "$(med "$mcase" "$t" hwm_per_relay_kib)"
 		done
 	} | sed 's#n/a#NaN#g' > "$OUT/plot.dat"
 	gnuplot <<EOF 2>>"$TMP/gnuplot.err" || echo "bench: gnuplot failed" >&2
-set terminal pngcairo size 1100,420 font "sans,10"
+set terminal pngcairo size 1400,420 font "sans,10"
 set output "$OUT/bench.png"
-set multiplot layout 1,2 title "socks64 vs Dante, microsocks and direct (loopback, medians of $ROUNDS)"
+set multiplot layout 1,3 title "socks64 vs Dante, microsocks and direct (loopback, medians of $ROUNDS)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -568,6 +572,10 @@ plot "$OUT/plot.dat" using 2:xtic(1) title "1 up", '' using 3 title "1 down", \
      '' using 4 title "4 up", '' using 5 title "4 down"
 set title "connections/s (greeting+CONNECT+1-byte echo+close)"
 plot "$OUT/plot.dat" using 6:xtic(1) title "c=1", '' using 7 title "c=32"
+set title "peak RSS growth per held relay, KiB (log scale)"
+set logscale y
+set yrange [1:*]
+plot "$OUT/plot.dat" using 8:xtic(1) title "VmHWM growth / relays"
 unset multiplot
 EOF
 	[ -s "$OUT/bench.png" ] && echo "bench: plot in $OUT/bench.png" >&2
