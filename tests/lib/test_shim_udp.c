@@ -674,6 +674,46 @@ test_udp_sendmmsg_recvmmsg(void **state)
 }
 
 /*
+ * libuv calls syscall(SYS_sendmmsg) and syscall(SYS_recvmmsg) instead
+ * of the wrappers: those go through the association too; any other
+ * number is libc's syscall().
+ */
+static void
+test_udp_raw_mmsg_syscalls(void **state)
+{
+	struct sockaddr_storage ss;
+	struct mmsghdr v;
+	struct iovec iov;
+	socklen_t len;
+	char buf[32];
+	int fd;
+
+	(void)state;
+	assert_int_equal(syscall(SYS_getpid), getpid());
+	len = fake("uv.example", AF_INET, 53, &ss);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	memset(&v, 0, sizeof(v));
+	iov.iov_base = "uv";
+	iov.iov_len = 2;
+	v.msg_hdr.msg_iov = &iov;
+	v.msg_hdr.msg_iovlen = 1;
+	assert_int_equal(syscall(SYS_sendmmsg, fd, &v, 1, 0), 1);
+	assert_int_equal(v.msg_len, 2);
+	wait_readable(fd);
+	memset(&v, 0, sizeof(v));
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	v.msg_hdr.msg_iov = &iov;
+	v.msg_hdr.msg_iovlen = 1;
+	assert_int_equal(syscall(SYS_recvmmsg, fd, &v, 1, 0, NULL), 1);
+	assert_int_equal(v.msg_len, 7);
+	assert_memory_equal(buf, "echo:uv", 7);
+	assert_last_datagram("uv.example", 53, "uv");
+	close(fd);
+}
+
+/*
  * Real addresses of a family the host has go direct, untouched: a
  * loopback echo through the same socket as relayed datagrams, and no
  * association for a socket that never sends to a fake address.
@@ -739,6 +779,7 @@ main(void)
 		cmocka_unit_test_setup(
 		    test_udp_reassociates_when_control_is_gone, case_setup),
 		cmocka_unit_test_setup(test_udp_sendmmsg_recvmmsg, case_setup),
+		cmocka_unit_test_setup(test_udp_raw_mmsg_syscalls, case_setup),
 		cmocka_unit_test_setup(test_udp_real_addresses_direct,
 		    case_setup),
 	};
