@@ -40,8 +40,9 @@ rc=0
 	echo '['
 	sep=''
 	for f in $files; do
-		printf '%s{"directory": "%s", "file": "%s", "arguments": ["cc",' \
-		    "$sep" "$(pwd)" "$f"
+		printf '%s{"directory": "%s", "file": "%s",' "$sep" "$(pwd)" \
+		    "$f"
+		printf ' "arguments": ["cc",'
 		printf ' "-std=c11", "-D_GNU_SOURCE",'
 		printf ' "-DSOCKS64_LIBDIR=\\"/usr/local/lib\\"", "-Isrc",'
 		printf ' "-Iinclude", "-pthread", "-c", "%s"]}\n' "$f"

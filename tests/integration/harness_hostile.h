@@ -104,7 +104,7 @@ struct hh_xfer {
 	uint64_t		 seed;
 	int			 timeout_ms;
 	/* out */
-	int			 rep;		/* reply to the CONNECT */
+	int			 rep;		/* the CONNECT's reply */
 	int			 rc;		/* h_xfer_run's */
 	/* Set atomically, so the starting thread may poll them. */
 	int			 opened;	/* the CONNECT succeeded */
@@ -141,12 +141,12 @@ uint64_t hh_rand(uint64_t *state);
 #define HH_MAX_OWNED	1400
 
 struct hh_fixture {
-	struct h_gw	gw;		/* the daemon of the running test */
+	struct h_gw	gw;		/* the running test's daemon */
 	int		base_tasks;	/* its threads once ready */
 	struct h_proc	echo, hold;
 	uint16_t	echo_port, hold_port;
 	char		conf[PATH_MAX];	/* the test's config file */
-	char		users[PATH_MAX];	/* HH_USER:hash of HH_PASS */
+	char		users[PATH_MAX];	/* HH_USER:hash(HH_PASS) */
 	/*
 	 * Sockets a test opened, closed by the teardown even when an
 	 * assertion left the test early: a thousand of them must not

@@ -34,12 +34,15 @@
 /*
  * A thousand connections that never send a byte must neither starve a
  * correct client (one thread each, none of them busy) nor stay: each is
- * closed when its handshake timeout (3 s) runs out, not before.
+ * closed when its handshake timeout (3 s) runs out, not before. Under
+ * a sanitizer, creating a thousand threads takes longer than that (some
+ * 5 s under TSan), so the timeout is scaled as the other bounds are.
  */
 static void
 test_thousand_silent_connections(void **state)
 {
-	enum { SILENT = 1000, TIMEOUT_MS = 3000 };
+	enum { SILENT = 1000 };
+	const int	 TIMEOUT_MS = hh_ms(3000);
 	static int	 fd[SILENT];
 	static int64_t	 closed_at[SILENT];
 	struct pollfd	*pfd;
@@ -157,7 +160,8 @@ test_one_byte_at_a_time_through_login_and_relay(void **state)
 	char			who[64];
 
 	(void)state;
-	hh_write_conf("auth password none\nusers-file %s\npass to any\n", hh.users);
+	hh_write_conf("auth password none\nusers-file %s\npass to any\n",
+	    hh.users);
 	hh_start();
 	fd = hh_own(h_connect("127.0.0.1", hh.gw.port, H_IO_MS));
 	assert_true(fd >= 0);
@@ -166,7 +170,8 @@ test_one_byte_at_a_time_through_login_and_relay(void **state)
 	len = socks5_encode_greeting(msg + n, sizeof(msg) - n,
 	    (const uint8_t[]){ SOCKS5_METHOD_NONE, SOCKS5_METHOD_USERPASS }, 2);
 	n += (size_t)len;
-	len = socks5_encode_userpass(msg + n, sizeof(msg) - n, HH_USER, HH_PASS);
+	len = socks5_encode_userpass(msg + n, sizeof(msg) - n, HH_USER,
+	    HH_PASS);
 	n += (size_t)len;
 	h_dst(&dst, target, hh.echo_port);
 	len = socks5_encode_request(msg + n, sizeof(msg) - n,
@@ -274,7 +279,7 @@ exchange(const void *msg, size_t len, uint8_t *reply, size_t cap,
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		break;			/* EOF, reset, or more than expected */
+		break;	/* EOF, reset, or more than expected */
 	}
 	hh_disown(fd, 0);
 }
@@ -283,7 +288,7 @@ struct garbage_case {
 	const char	*what;
 	const char	*msg;
 	size_t		 len;
-	const char	*reply;		/* exactly this back, then closed */
+	const char	*reply;	/* exactly this back, then closed */
 	size_t		 replylen;
 };
 
@@ -478,10 +483,10 @@ enum reset_at {
 	R_LOGIN_SENT,		/* before the status is read */
 	R_LOGGED_IN,
 	R_HALF_REQUEST,
-	R_DIALING,		/* request for a destination that never answers */
+	R_DIALING,		/* for a destination that never answers */
 	R_REQUEST_SENT,		/* before the reply is read */
-	R_RELAY_UP,		/* relaying, our bytes in flight to the server */
-	R_RELAY_DOWN,		/* relaying, the server's bytes unread by us */
+	R_RELAY_UP,		/* relaying, our bytes on their way */
+	R_RELAY_DOWN,		/* relaying, the echo unread by us */
 	R_STEPS
 };
 
@@ -501,7 +506,8 @@ reset_at(enum reset_at step, uint16_t silent_port)
 	uint8_t			login[600], req[300], buf[65536];
 	int			fd, llen, rlen;
 	uint16_t		port = step == R_DIALING ? silent_port :
-				    step == R_RELAY_UP ? hh.hold_port : hh.echo_port;
+				    step == R_RELAY_UP ? hh.hold_port :
+				    hh.echo_port;
 
 	fd = hh_own(h_connect("127.0.0.1", hh.gw.port, H_IO_MS));
 	assert_true(fd >= 0);
@@ -575,7 +581,8 @@ test_reset_at_every_handshake_step(void **state)
 				break;
 		if (lines < want) {
 			h_log_dump(hh.gw.log);
-			fail_msg("reset %s: no closing line", reset_names[step]);
+			fail_msg("reset %s: no closing line",
+			    reset_names[step]);
 		}
 		printf("# reset %s: closing line written\n", reset_names[step]);
 	}

@@ -47,7 +47,8 @@ test_max_clients_refuses_clearly_while_relays_go_on(void **state)
 	char		msg[32];
 
 	(void)state;
-	hh_write_conf("max-clients %d\ntimeout handshake 3\npass to any\n", MAX);
+	hh_write_conf("max-clients %d\ntimeout handshake 3\npass to any\n",
+	    MAX);
 	hh_start();
 	for (i = 0; i < MAX; i++)
 		relay[i] = hh_open_echo();
@@ -214,7 +215,8 @@ test_destination_vanishes_mid_relay(void **state)
 	/* 1: a reset from a destination we hold in this process. */
 	lfd = hh_own(h_listen("127.0.0.1", &lport, 4));
 	assert_true(lfd >= 0);
-	cfd = hh_own(h_socks_open(&hh.gw, NULL, NULL, "127.0.0.1", lport, &rep));
+	cfd = hh_own(h_socks_open(&hh.gw, NULL, NULL, "127.0.0.1", lport,
+	    &rep));
 	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
 	dfd = hh_own(accept_one(lfd, hh_ms(H_IO_MS)));
 	assert_true(dfd >= 0);
@@ -237,7 +239,8 @@ test_destination_vanishes_mid_relay(void **state)
 	memset(&victim, 0, sizeof(victim));
 	vport = h_tool_start(&victim, "tcpsrv", "-m", "hold", NULL);
 	assert_int_not_equal(vport, 0);
-	cfd = hh_own(h_socks_open(&hh.gw, NULL, NULL, "127.0.0.1", vport, &rep));
+	cfd = hh_own(h_socks_open(&hh.gw, NULL, NULL, "127.0.0.1", vport,
+	    &rep));
 	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
 	assert_int_equal(h_send_all(cfd, "first bytes", 11), 0);
 	h_sleep_ms(100);
@@ -339,7 +342,8 @@ test_sighup_storm_under_load_loses_nothing(void **state)
 	for (end = h_now_ms() + hh_ms(60000); !xfers_done(x) &&
 	    h_now_ms() < end && hups < 40; hups++) {
 		h_sleep_ms(100);
-		hh_write_conf("log-level %s\nblock to 192.0.2.%d\npass to any\n",
+		hh_write_conf("log-level %s\nblock to 192.0.2.%d\n"
+		    "pass to any\n",
 		    hups % 2 ? "debug" : "info", hups % 250 + 1);
 		assert_int_equal(h_gw_signal(&hh.gw, SIGHUP), 0);
 	}
@@ -414,6 +418,6 @@ main(void)
 	};
 
 	h_init();
-	return cmocka_run_group_tests_name("it_hostile_faults", tests, hh_group_setup,
-	    hh_group_teardown);
+	return cmocka_run_group_tests_name("it_hostile_faults", tests,
+	    hh_group_setup, hh_group_teardown);
 }

@@ -31,7 +31,7 @@
 
 #define GW_LAN		"192.0.2.1"	/* the gateway's LAN address */
 #define LAN_CLIENT	"192.0.2.10"
-#define OUTSIDE		"198.51.100.5"	/* "the world", also on lo */
+#define OUTSIDE		"198.51.100.5"	/* "the world", on lo too */
 
 /* The reply to a CONNECT to name:port sent as a DOMAINNAME, or -1. */
 static int
@@ -39,8 +39,9 @@ lan_request_name(const char *name, uint16_t port)
 {
 	uint8_t	msg[300], reply[16];
 	size_t	n = hh_name_request(msg, name, strlen(name), port);
-	int	fd = hh_own(hh_connect_from(LAN_CLIENT, GW_LAN, 1080, H_IO_MS));
+	int	fd;
 
+	fd = hh_own(hh_connect_from(LAN_CLIENT, GW_LAN, 1080, H_IO_MS));
 	assert_true(fd >= 0);
 	assert_int_equal(h_send_all(fd, msg, n), 0);
 	n = (size_t)h_recv_n(fd, reply, 12, hh_ms(H_IO_MS));
@@ -52,9 +53,9 @@ lan_request_name(const char *name, uint16_t port)
 static int
 lan_request(const char *host, uint16_t port)
 {
-	int	fd = hh_own(hh_connect_from(LAN_CLIENT, GW_LAN, 1080, H_IO_MS));
-	int	rep;
+	int	fd, rep;
 
+	fd = hh_own(hh_connect_from(LAN_CLIENT, GW_LAN, 1080, H_IO_MS));
 	assert_true(fd >= 0);
 	rep = hh_socks_handshake(fd, NULL, NULL, host, port, hh_ms(H_IO_MS),
 	    NULL);
@@ -224,7 +225,8 @@ test_privileges_dropped_completely(void **state)
 	assert_int_equal(h_gw_signal(&hh.gw, SIGHUP), 0);
 	assert_true(h_log_wait(hh.gw.log, "reloading", 3000));
 	h_sleep_ms(200);
-	printf("# reload as nobody: %s\n", h_log_has(hh.gw.log, "reload failed") ?
+	printf("# reload as nobody: %s\n",
+	    h_log_has(hh.gw.log, "reload failed") ?
 	    "failed, old configuration kept" : "done");
 	assert_true(hh_served_now() < hh_ms(1000));
 	hh_assert_settled();
@@ -235,9 +237,10 @@ static int64_t
 failed_login_ms(const char *src)
 {
 	int64_t	t0 = h_now_ms();
-	int	fd = hh_own(hh_connect_from(src, "127.0.0.1", hh.gw.port, H_IO_MS));
-	int	st;
+	int	fd, st;
 
+	fd = hh_own(hh_connect_from(src, "127.0.0.1", hh.gw.port,
+	    H_IO_MS));
 	assert_true(fd >= 0);
 	assert_int_equal(h_socks_greet(fd, (const uint8_t[]){
 	    SOCKS5_METHOD_USERPASS }, 1), SOCKS5_METHOD_USERPASS);
@@ -248,20 +251,23 @@ failed_login_ms(const char *src)
 
 /*
  * Repeated failed logins from one source are answered ever more slowly,
- * while another source and a correct login are not held up by them.
- * The daemon marks a delayed answer with delay= in its "auth failed"
+ * while another source is not held up by them and a correct login from
+ * the slowed source still gets through within the handshake timeout.
+ * The daemon marks a delayed answer with delay=MS in its "auth failed"
  * line; until it does (issue 6, listed for the daemon's author), this
- * test is skipped rather than failed.
+ * test is skipped rather than failed. Expected shape: no delay for the
+ * first few failures, then one that grows (250 ms, doubling, capped).
  */
 static void
 test_auth_failures_from_one_source_are_slowed(void **state)
 {
-	enum { TRIES = 8 };
+	enum { TRIES = 6 };
 	int64_t	first, last = 0, other;
 	int	fd, rep;
 
 	(void)state;
-	hh_write_conf("auth password\nusers-file %s\npass to any\n", hh.users);
+	hh_write_conf("auth password\nusers-file %s\npass to any\n",
+	    hh.users);
 	hh_start();
 	first = failed_login_ms("127.0.0.1");
 	assert_true(first >= 0);
@@ -275,12 +281,15 @@ test_auth_failures_from_one_source_are_slowed(void **state)
 	    (long long)other);
 	if (!h_log_has(hh.gw.log, "delay="))
 		skip();		/* not implemented in the daemon yet */
+	assert_true(h_log_line(hh.gw.log, 1000, "auth failed",
+	    "client=127.0.0.1:", "delay=", NULL));
 	assert_true(last >= first + 200);
 	assert_true(other < last);
-	fd = hh_own(hh_connect_from("127.0.0.1", "127.0.0.1", hh.gw.port, H_IO_MS));
+	fd = hh_own(hh_connect_from("127.0.0.1", "127.0.0.1", hh.gw.port,
+	    H_IO_MS));
 	assert_true(fd >= 0);
-	rep = hh_socks_handshake(fd, HH_USER, HH_PASS, "127.0.0.1", hh.echo_port,
-	    hh_ms(10000), NULL);
+	rep = hh_socks_handshake(fd, HH_USER, HH_PASS, "127.0.0.1",
+	    hh.echo_port, hh_ms(10000), NULL);
 	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
 	hh_disown(fd, 0);
 	hh_assert_settled();
@@ -298,6 +307,6 @@ main(void)
 	};
 
 	h_init();
-	return cmocka_run_group_tests_name("it_hostile_security", tests, hh_group_setup,
-	    hh_group_teardown);
+	return cmocka_run_group_tests_name("it_hostile_security", tests,
+	    hh_group_setup, hh_group_teardown);
 }
