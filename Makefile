@@ -184,7 +184,11 @@ $(B)/fuzz/fuzz_gateway_conf $(B)/fuzz/fuzz_users: $(call fuzz_obj,\
 $(B)/fuzz/fuzz_shim_conf $(B)/fuzz/fuzz_shim_env: $(call fuzz_obj,\
 	    src/lib/config.c src/lib/real.c)
 
-fuzz: $(FUZZ_RUNS)
+.PHONY: fuzz-runs
+fuzz:
+	@sh tests/deps.sh tests/fuzz/deps.txt
+	@$(MAKE) --no-print-directory fuzz-runs
+fuzz-runs: $(FUZZ_RUNS)
 $(FUZZ_RUNS): fuzz-run-%: $(B)/fuzz/fuzz_%
 	@sh tests/fuzz/run.sh $< $* $(FUZZ_SECONDS) $(B)/fuzz
 

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Installs what the tests need (tests/deps.txt) when it is missing: with
-# apt-get when we are root on a Debian-like system, otherwise it says
-# exactly what to install and fails.
+# Installs what the tests need (tests/deps.txt, or the list file given)
+# when it is missing: with apt-get when we are root on a Debian-like
+# system, otherwise it says exactly what to install and fails.
 set -u
 here=$(dirname "$0")
+list=${1:-$here/deps.txt}
 missing=""
 while read -r kind name pkg; do
 	case "$kind" in ""|\#*) continue ;; esac
@@ -11,13 +12,16 @@ while read -r kind name pkg; do
 	header)  [ -e "/usr/include/$name" ] || \
 		 [ -e "/usr/include/$(uname -m)-linux-gnu/$name" ] && continue ;;
 	command) command -v "$name" >/dev/null 2>&1 && continue ;;
+	# A file pattern, for what has no header or program of its own.
+	file)	 for f in $name; do [ -e "$f" ] && break; done
+		 [ -e "$f" ] && continue ;;
 	# Debian's interpreter: the one its python3-* packages install for.
 	pymodule) /usr/bin/python3 -c "import $name" >/dev/null 2>&1 &&
 		  continue ;;
-	*) echo "deps.sh: $here/deps.txt: unknown kind '$kind'" >&2; exit 1 ;;
+	*) echo "deps.sh: $list: unknown kind '$kind'" >&2; exit 1 ;;
 	esac
 	case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
-done < "$here/deps.txt"
+done < "$list"
 
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
