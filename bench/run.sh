@@ -53,12 +53,13 @@ PIDS=""
 
 track() { PIDS="$PIDS $1"; }
 
-# TERM to pid and its direct children (Dante's workers), KILL after 3 s.
+# TERM to pid, which stops its own children (Dante's workers) and reaps
+# them; after 3 s, KILL to it and to the children it had, by their PIDs.
 stop_pid() {
 	local pid=$1 kids i
 	kill -0 "$pid" 2>/dev/null || return 0
 	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null)
-	kill -TERM "$pid" $kids 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null
 	for i in $(seq 30); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -81,7 +82,13 @@ wait_listen() {
 	local port=$1 pid=$2 i
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 1
-		ss -Hltn "( sport = :$port )" 2>/dev/null | grep -q . && return 0
+		if command -v ss >/dev/null; then
+			ss -Hltn "( sport = :$port )" 2>/dev/null | grep -q . &&
+			    return 0
+		else
+			# No ss(8): one connection, opened and closed at once.
+			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		fi
 		sleep 0.1
 	done
 	return 1
