@@ -653,7 +653,9 @@ udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *n)
 	size_t len = 0, i, off;
 	int saved = errno;
 
-	if (!sockreg_maybe(fd) || !sockreg_get(fd, &e) || e.relaylen == 0) {
+	/* The error queue holds what the kernel says, not datagrams. */
+	if ((flags & MSG_ERRQUEUE) || !sockreg_maybe(fd) ||
+	    !sockreg_get(fd, &e) || e.relaylen == 0) {
 		errno = saved;
 		return 0;
 	}
@@ -708,7 +710,6 @@ sendto(int fd, const void *buf, size_t len, int flags,
 		if (done)
 			return real_sendto(fd, buf, len, flags & ~MSG_FASTOPEN,
 			    NULL, 0);
-		return real_sendto(fd, buf, len, flags, sa, alen);
 	}
 	udp_msg(&m, &iov, buf, len, sa, alen);
 	if (udp_send(fd, &m, flags, &n))
@@ -734,12 +735,12 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 		if (connect_fastopen(fd, msg->msg_name, msg->msg_namelen,
 		    &done) == -1)
 			return -1;
-		if (!done)
-			return real_sendmsg(fd, msg, flags);
-		m = *msg;
-		m.msg_name = NULL;
-		m.msg_namelen = 0;
-		return real_sendmsg(fd, &m, flags & ~MSG_FASTOPEN);
+		if (done) {
+			m = *msg;
+			m.msg_name = NULL;
+			m.msg_namelen = 0;
+			return real_sendmsg(fd, &m, flags & ~MSG_FASTOPEN);
+		}
 	}
 	if (udp_send(fd, msg, flags, &n))
 		return n;
@@ -911,6 +912,7 @@ SHIM_EXPORT int
 recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
     struct timespec *timeout)
 {
+	struct sockreg_entry e;
 	unsigned int i;
 	ssize_t n;
 
@@ -919,7 +921,8 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
 		errno = ENOSYS;
 		return -1;
 	}
-	if (vlen == 0 || v == NULL || !sockreg_maybe(fd))
+	if (vlen == 0 || v == NULL || (flags & MSG_ERRQUEUE) ||
+	    !sockreg_maybe(fd) || !sockreg_get(fd, &e) || e.relaylen == 0)
 		return real_recvmmsg(fd, v, vlen, flags, timeout);
 	for (i = 0; i < vlen; i++) {
 		n = recvmsg(fd, &v[i].msg_hdr, i == 0 ?
