@@ -5,13 +5,15 @@
  * asks the gateway to listen on its behalf. RFC 3089 section 5.1 makes
  * this work across the families: the gateway listens on an address of
  * the family that reaches the expected peer, which may be one the client
- * itself lacks. This file opens that listener and waits for the peer;
- * the session decides who may be the peer and sends the two replies.
+ * itself lacks. The mechanism (the listener, the wait) comes first,
+ * pure of policy; bind_command() at the end runs the command for a
+ * session: who may be the peer, the two replies, the relay.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -173,4 +175,91 @@ bind_accept(int lfd, int ctl, int64_t deadline, struct sockaddr_storage *peer)
 			return -1;
 		}
 	}
+}
+
+/*
+ * Whether peer may be the one a BIND waits for: one of the addresses
+ * the request named or, when it named none, one the rules pass.
+ */
+static int
+bind_peer_ok(struct session *s, const struct sockaddr_storage *peer)
+{
+	struct verdict	v;
+
+	if (s->addrs.n > 0)
+		return bind_peer_expected(&s->addrs,
+		    (const struct sockaddr *)peer);
+	v = session_policy(s, (const struct sockaddr *)peer);
+	return v.action == RULE_PASS && v.via == NULL;
+}
+
+/*
+ * BIND (RFC 1928 section 4): listen where the expected peer can reach
+ * us, first reply with that address, accept the peer within the bind
+ * timeout (others are turned away meanwhile), second reply with the
+ * peer's address, then relay. No peer in time: X'06' as second reply.
+ */
+int
+bind_command(struct session *s)
+{
+	struct sockaddr_storage	 ctl, bnd, peer;
+	const struct chain	*via;
+	socklen_t		 len = sizeof(ctl);
+	int64_t			 deadline;
+	unsigned int		 turned = 0;
+	int			 lfd, fd;
+
+	if (session_route(s, &via) == -1)
+		return -1;
+	if (via != NULL)
+		return chain_command(s, via);
+	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
+	    (lfd = bind_listen(s->addrs.n > 0 ?
+	    (struct sockaddr *)&s->addrs.v[0] : NULL,
+	    (struct sockaddr *)&ctl, &bnd)) == -1) {
+		session_fail(s, "cannot listen", errno);
+		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
+		return -1;
+	}
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		char buf[ADDR_STRLEN];
+
+		log_debug("session=%" PRIu64 " bind listening on %s", s->id,
+		    addr_format((struct sockaddr *)&bnd, buf, sizeof(buf)));
+	}
+	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd)
+	    == -1) {
+		close(lfd);
+		return -1;
+	}
+	deadline = mech_now_ms() + (int64_t)s->conf->bind_timeout * 1000;
+	while ((fd = bind_accept(lfd, s->cfd, deadline, &peer)) != -1 &&
+	    !bind_peer_ok(s, &peer)) {
+		char buf[ADDR_STRLEN];
+
+		log_debug("session=%" PRIu64 " bind turned away %s", s->id,
+		    addr_format((struct sockaddr *)&peer, buf, sizeof(buf)));
+		close(fd);
+		turned++;
+	}
+	close(lfd);
+	if (fd == -1) {
+		if (errno == ECONNRESET) {
+			session_fail(s, "client left before the peer came", 0);
+			return -1;
+		}
+		session_fail(s, errno == ETIMEDOUT ? "no peer in time" :
+		    "accept failed", errno == ETIMEDOUT ? 0 : errno);
+		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
+		return -1;
+	}
+	if (turned > 0)
+		log_info("session=%" PRIu64 " bind turned away %u peers",
+		    s->id, turned);
+	s->dfd = fd;
+	s->via = peer;
+	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&peer)
+	    == -1)
+		return -1;
+	return session_relay(s);
 }

@@ -6,8 +6,8 @@
  * this gateway is a SOCKS5 client of the next hop, speaking through the
  * shared codec. The request goes on as the client made it: a name stays
  * a name, so only the last gateway (the one that can reach the
- * destination's family) resolves it, and the hop's replies come back to
- * the session to be passed on verbatim.
+ * destination's family) resolves it, and the hop's replies are passed
+ * on to the client verbatim (chain_command(), at the end).
  */
 #include <sys/socket.h>
 
@@ -201,4 +201,65 @@ chain_open(const struct chain *h, uint8_t cmd, const struct socks5_addr *dst,
 		return -1;
 	}
 	return 0;
+}
+
+/* Passes the next hop's reply on as it came; 0 if it said success. */
+static int
+chain_pass_reply(struct session *s)
+{
+	s->rep = s->hop.reply.rep;
+	if (session_send(s, s->hop.raw, (int)s->hop.rawlen) == -1)
+		return -1;
+	if (s->hop.reply.rep != SOCKS5_REP_SUCCEEDED) {
+		session_fail(s, "next hop failed", 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * CONNECT or BIND through the next gateway (RFC 3089 section 4): the
+ * request as the client made it, the hop's replies verbatim (BIND's
+ * two), then the relay. A hop we cannot reach or talk to gets our own
+ * reply, from its errno.
+ */
+int
+chain_command(struct session *s, const struct chain *h)
+{
+	struct gw_conf	*c = s->conf;
+	size_t		 early;
+	int		 rc;
+
+	s->chain = h;
+	if (chain_open(h, s->req.cmd, &s->req.dst, c->connect_timeout * 1000u,
+	    &s->hop) == -1) {
+		session_fail(s, s->hop.why, s->hop.err);
+		(void)session_reply(s, s->hop.rep, NULL);
+		return -1;
+	}
+	s->dfd = s->hop.fd;
+	memcpy(&s->via, &h->addr, sizeof(h->addr));
+	if (chain_pass_reply(s) == -1)
+		return -1;
+	if (s->req.cmd == SOCKS5_CMD_BIND) {
+		if (chain_read_reply(&s->hop, s->cfd, mech_now_ms() +
+		    (int64_t)c->bind_timeout * 1000) == -1) {
+			session_fail(s, s->hop.why, s->hop.err);
+			if (s->hop.err != ECONNRESET)
+				(void)session_reply(s, s->hop.rep, NULL);
+			return -1;
+		}
+		if (chain_pass_reply(s) == -1)
+			return -1;
+	}
+	/* What the far end sent right behind the reply comes first. */
+	early = s->hop.len;
+	if (early > 0 && relay_write_all(s->cfd, s->hop.buf, early,
+	    c->idle_timeout * 1000u) == -1) {
+		session_fail(s, "client write error", errno);
+		return -1;
+	}
+	rc = session_relay(s);
+	s->relay.down += early;
+	return rc;
 }

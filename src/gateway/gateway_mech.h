@@ -14,6 +14,7 @@
 
 struct chain;
 struct gw_conf;
+struct session;
 struct socks5_addr;
 
 /* ---------------------------------------------------------------- */
@@ -183,6 +184,13 @@ int	bind_peer_expected(const struct dial_addrs *expect,
  */
 int	bind_accept(int lfd, int ctl, int64_t deadline,
 	    struct sockaddr_storage *peer);
+/*
+ * BIND (RFC 1928 section 4) for session s, to its end: listen, first
+ * reply, the peer within the bind timeout (X'06' if none), second
+ * reply, relay; or chain_command() when a rule says "via". Returns 0
+ * or -1 (s says why).
+ */
+int	bind_command(struct session *s);
 
 /* ---------------------------------------------------------------- */
 /* chain.c: a request handed on to the next gateway (RFC 3089 s. 4)   */
@@ -220,6 +228,12 @@ int	chain_open(const struct chain *h, uint8_t cmd,
  * 0 (res->reply, res->raw), or -1 with res->rep, res->err, res->why.
  */
 int	chain_read_reply(struct chain_result *res, int ctl, int64_t deadline);
+/*
+ * CONNECT or BIND of session s through hop h, to its end: the hop's
+ * replies passed on verbatim, then the relay; our own reply when the
+ * hop cannot be used. Returns 0 or -1 (s says why).
+ */
+int	chain_command(struct session *s, const struct chain *h);
 
 /* ---------------------------------------------------------------- */
 /* udp.c: UDP ASSOCIATE, the datagram relay (RFC 1928 sections 6-7)   */
@@ -271,6 +285,12 @@ int	udp_open(const struct sockaddr *local, struct sockaddr_storage *bnd);
  * control connection closes (0), or a failure or idle time out (-1).
  */
 int	udp_run(struct udp_assoc *a);
+/*
+ * UDP ASSOCIATE for session s, to its end: the client-side socket, the
+ * reply naming it, udp_run() until the control connection closes.
+ * Returns 0 or -1 (s says why; its udp counts are for the log line).
+ */
+int	udp_command(struct session *s);
 
 /* ---------------------------------------------------------------- */
 /* sdnotify.c: the systemd notification protocol, by hand            */
@@ -283,6 +303,82 @@ int	sdnotify_enabled(void);
  */
 int	sdnotify(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+
+/* ---------------------------------------------------------------- */
+/* session.c, continued: the session as the command files see it     */
+
+/*
+ * Input buffer: greeting, RFC 1929 message and request are each at most
+ * 513 bytes and consumed one after the other; the rest is what a client
+ * pipelined after its request, passed on to the destination.
+ */
+#define SESSION_INBUF	4096
+
+/*
+ * One client, owned by its thread from accept to session_close(). The
+ * command handlers (session.c's CONNECT, bind.c, udp.c, chain.c) fill
+ * in how it went; session.c alone creates it and writes its log line.
+ */
+struct session {
+	uint64_t		 id;
+	int			 cfd;		/* the client */
+	int			 dfd;		/* the destination, or -1 */
+	struct gw_conf		*conf;		/* our reference, for life */
+	struct sockaddr_storage	 client;
+	char			 client_str[ADDR_STRLEN];
+	int64_t			 start;		/* ms, monotonic */
+	int64_t			 deadline;	/* end of the handshake */
+
+	uint8_t			 in[SESSION_INBUF];
+	size_t			 inlen;
+
+	uint8_t			 method;
+	char			 user[256];	/* "": not authenticated */
+	int			 have_req;
+	struct socks5_request	 req;
+	struct dial_addrs	 addrs;		/* passed; BIND: the peers */
+	struct dial_result	 dial;
+	struct relay_result	 relay;
+	struct sockaddr_storage	 via;		/* who dfd reaches; or unset */
+	const struct chain	*chain;		/* the next hop, or NULL */
+	struct chain_result	 hop;
+	struct udp_assoc	 udp;
+	int			 udp_ran;	/* its counts are for the log */
+
+	int			 rep;		/* sent to the client; -1: none */
+	const char		*fail;		/* why it ended early, or NULL */
+	int			 err;		/* errno behind fail, or 0 */
+	int			 logged;	/* the closing line is written */
+};
+
+/* Records why the session ends early (the first reason is kept). */
+void	session_fail(struct session *s, const char *why, int err);
+/*
+ * Writes a message to the client within the handshake timeout; len -1
+ * (an encoder's failure) fails. Returns 0 or -1 (after session_fail).
+ */
+int	session_send(struct session *s, const uint8_t *buf, int len);
+/*
+ * Sends a reply (RFC 1928 section 6) with BND bnd (NULL or AF_UNSPEC:
+ * 0.0.0.0:0) and records its code for the log. Returns 0 or -1.
+ */
+int	session_reply(struct session *s, uint8_t rep,
+	    const struct sockaddr *bnd);
+/* The rules' verdict on s's request about addr (NULL: before DNS). */
+struct verdict session_policy(struct session *s, const struct sockaddr *addr);
+/* Replies X'02' for verdict v and records it. */
+void	session_denied(struct session *s, const struct verdict *v);
+/*
+ * Where s's request goes: s->addrs (the passed addresses, in dialing
+ * order; empty for a BIND that expects any peer) or *via, the chain the
+ * deciding rule names. On failure the reply is sent. Returns 0 or -1.
+ */
+int	session_route(struct session *s, const struct chain **via);
+/*
+ * Relays s->cfd and s->dfd until done, bytes the client pipelined
+ * first; counted in s->relay. Returns relay_run()'s result.
+ */
+int	session_relay(struct session *s);
 
 /* ---------------------------------------------------------------- */
 /* the clock every deadline above is measured on                      */

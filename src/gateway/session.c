@@ -36,45 +36,6 @@
  */
 #define SESSION_STACK	(128 * 1024)
 
-/*
- * Input buffer: greeting, RFC 1929 message and request are each at most
- * 513 bytes and consumed one after the other; the rest is what a client
- * pipelined after its request, passed on to the destination.
- */
-#define SESSION_INBUF	4096
-
-struct session {
-	uint64_t		 id;
-	int			 cfd;		/* the client */
-	int			 dfd;		/* the destination, or -1 */
-	struct gw_conf		*conf;		/* our reference, for life */
-	struct sockaddr_storage	 client;
-	char			 client_str[ADDR_STRLEN];
-	int64_t			 start;		/* ms, monotonic */
-	int64_t			 deadline;	/* end of the handshake */
-
-	uint8_t			 in[SESSION_INBUF];
-	size_t			 inlen;
-
-	uint8_t			 method;
-	char			 user[256];	/* "": not authenticated */
-	int			 have_req;
-	struct socks5_request	 req;
-	struct dial_addrs	 addrs;		/* passed; BIND: the peers */
-	struct dial_result	 dial;
-	struct relay_result	 relay;
-	struct sockaddr_storage	 via;		/* who dfd reaches; or unset */
-	const struct chain	*chain;		/* the next hop, or NULL */
-	struct chain_result	 hop;
-	struct udp_assoc	 udp;
-	int			 udp_ran;	/* its counts are for the log */
-
-	int			 rep;		/* sent to the client; -1: none */
-	const char		*fail;		/* why it ended early, or NULL */
-	int			 err;		/* errno behind fail, or 0 */
-	int			 logged;	/* the closing line is written */
-};
-
 /* A command handler: runs the command to its end (reply and relay). */
 struct session_command {
 	uint8_t	cmd;
@@ -94,14 +55,12 @@ static pthread_cond_t		session_gone;
 static pthread_once_t		session_once = PTHREAD_ONCE_INIT;
 
 static int	session_connect(struct session *);
-static int	session_bind(struct session *);
-static int	session_udp(struct session *);
 static char	*session_dest_str(const struct session *, char *, size_t);
 
 static const struct session_command session_commands[] = {
 	{ SOCKS5_CMD_CONNECT, session_connect },
-	{ SOCKS5_CMD_BIND, session_bind },
-	{ SOCKS5_CMD_UDP, session_udp },
+	{ SOCKS5_CMD_BIND, bind_command },
+	{ SOCKS5_CMD_UDP, udp_command },
 };
 
 /* The condition variable waits on CLOCK_MONOTONIC, as deadlines do. */
@@ -116,7 +75,7 @@ session_init_once(void)
 	pthread_condattr_destroy(&attr);
 }
 
-static void
+void
 session_fail(struct session *s, const char *why, int err)
 {
 	if (s->fail == NULL) {
@@ -175,7 +134,7 @@ session_fill(struct session *s)
 	}
 }
 
-static int
+int
 session_send(struct session *s, const uint8_t *buf, int len)
 {
 	if (len < 0) {
@@ -194,7 +153,7 @@ session_send(struct session *s, const uint8_t *buf, int len)
  * Sends the reply to the request (RFC 1928 section 6). BND is where the
  * gateway's outbound socket is bound, or 0.0.0.0:0 when there is none.
  */
-static int
+int
 session_reply(struct session *s, uint8_t rep, const struct sockaddr *bnd)
 {
 	struct socks5_addr	a;
@@ -335,7 +294,7 @@ session_request(struct session *s)
 }
 
 /* The policy question for this request, about addr (NULL: before DNS). */
-static struct verdict
+struct verdict
 session_policy(struct session *s, const struct sockaddr *addr)
 {
 	struct policy_query q;
@@ -350,7 +309,7 @@ session_policy(struct session *s, const struct sockaddr *addr)
 	return policy_request(s->conf, &q);
 }
 
-static void
+void
 session_denied(struct session *s, const struct verdict *v)
 {
 	log_debug("session=%" PRIu64 " denied by %s line=%u", s->id,
@@ -369,7 +328,7 @@ session_denied(struct session *s, const struct verdict *v)
  * decides between chaining and dialing. A BIND naming no peer (0.0.0.0
  * or ::) leaves s->addrs empty: any peer.
  */
-static int
+int
 session_route(struct session *s, const struct chain **via)
 {
 	struct verdict	v = { RULE_BLOCK, 0, "no address", NULL };
@@ -435,7 +394,7 @@ session_route(struct session *s, const struct chain **via)
  * client sent right behind its request go first, then both ways until
  * done. Counted into s->relay for the closing line.
  */
-static int
+int
 session_relay(struct session *s)
 {
 	unsigned int	idle_ms = s->conf->idle_timeout * 1000u;
@@ -455,67 +414,6 @@ session_relay(struct session *s)
 	return rc;
 }
 
-/* Passes the next hop's reply on as it came; 0 if it said success. */
-static int
-session_pass_reply(struct session *s)
-{
-	s->rep = s->hop.reply.rep;
-	if (session_send(s, s->hop.raw, (int)s->hop.rawlen) == -1)
-		return -1;
-	if (s->hop.reply.rep != SOCKS5_REP_SUCCEEDED) {
-		session_fail(s, "next hop failed", 0);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * CONNECT or BIND through the next gateway (RFC 3089 section 4): the
- * request as the client made it, the hop's replies verbatim (BIND's
- * two), then the relay. A hop we cannot reach or talk to gets our own
- * reply, from its errno.
- */
-static int
-session_chain(struct session *s, const struct chain *h)
-{
-	struct gw_conf	*c = s->conf;
-	size_t		 early;
-	int		 rc;
-
-	s->chain = h;
-	if (chain_open(h, s->req.cmd, &s->req.dst, c->connect_timeout * 1000u,
-	    &s->hop) == -1) {
-		session_fail(s, s->hop.why, s->hop.err);
-		(void)session_reply(s, s->hop.rep, NULL);
-		return -1;
-	}
-	s->dfd = s->hop.fd;
-	memcpy(&s->via, &h->addr, sizeof(h->addr));
-	if (session_pass_reply(s) == -1)
-		return -1;
-	if (s->req.cmd == SOCKS5_CMD_BIND) {
-		if (chain_read_reply(&s->hop, s->cfd, mech_now_ms() +
-		    (int64_t)c->bind_timeout * 1000) == -1) {
-			session_fail(s, s->hop.why, s->hop.err);
-			if (s->hop.err != ECONNRESET)
-				(void)session_reply(s, s->hop.rep, NULL);
-			return -1;
-		}
-		if (session_pass_reply(s) == -1)
-			return -1;
-	}
-	/* What the far end sent right behind the reply comes first. */
-	early = s->hop.len;
-	if (early > 0 && relay_write_all(s->cfd, s->hop.buf, early,
-	    c->idle_timeout * 1000u) == -1) {
-		session_fail(s, "client write error", errno);
-		return -1;
-	}
-	rc = session_relay(s);
-	s->relay.down += early;
-	return rc;
-}
-
 /* CONNECT: policy, dial, reply, then relay until both sides are done. */
 static int
 session_connect(struct session *s)
@@ -526,7 +424,7 @@ session_connect(struct session *s)
 	if (session_route(s, &via) == -1)
 		return -1;
 	if (via != NULL)
-		return session_chain(s, via);
+		return chain_command(s, via);
 	if (dial_connect(&s->addrs, c->family, c->happy_delay_ms,
 	    c->connect_timeout * 1000u, &s->dial) == -1) {
 		session_fail(s, "connect failed", s->dial.err);
@@ -546,148 +444,6 @@ session_connect(struct session *s)
 	    (struct sockaddr *)&s->dial.local) == -1)
 		return -1;
 	return session_relay(s);
-}
-
-/*
- * Whether peer may be the one a BIND waits for: one of the addresses
- * the request named or, when it named none, one the rules pass.
- */
-static int
-session_bind_peer_ok(struct session *s, const struct sockaddr_storage *peer)
-{
-	struct verdict	v;
-
-	if (s->addrs.n > 0)
-		return bind_peer_expected(&s->addrs,
-		    (const struct sockaddr *)peer);
-	v = session_policy(s, (const struct sockaddr *)peer);
-	return v.action == RULE_PASS && v.via == NULL;
-}
-
-/*
- * BIND (RFC 1928 section 4): listen where the expected peer can reach
- * us, first reply with that address, accept the peer within the bind
- * timeout (others are turned away meanwhile), second reply with the
- * peer's address, then relay. No peer in time: X'06' as second reply.
- */
-static int
-session_bind(struct session *s)
-{
-	struct sockaddr_storage	 ctl, bnd, peer;
-	const struct chain	*via;
-	socklen_t		 len = sizeof(ctl);
-	int64_t			 deadline;
-	unsigned int		 turned = 0;
-	int			 lfd, fd;
-
-	if (session_route(s, &via) == -1)
-		return -1;
-	if (via != NULL)
-		return session_chain(s, via);
-	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
-	    (lfd = bind_listen(s->addrs.n > 0 ?
-	    (struct sockaddr *)&s->addrs.v[0] : NULL,
-	    (struct sockaddr *)&ctl, &bnd)) == -1) {
-		session_fail(s, "cannot listen", errno);
-		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
-		return -1;
-	}
-	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		char buf[ADDR_STRLEN];
-
-		log_debug("session=%" PRIu64 " bind listening on %s", s->id,
-		    addr_format((struct sockaddr *)&bnd, buf, sizeof(buf)));
-	}
-	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd)
-	    == -1) {
-		close(lfd);
-		return -1;
-	}
-	deadline = mech_now_ms() + (int64_t)s->conf->bind_timeout * 1000;
-	while ((fd = bind_accept(lfd, s->cfd, deadline, &peer)) != -1 &&
-	    !session_bind_peer_ok(s, &peer)) {
-		char buf[ADDR_STRLEN];
-
-		log_debug("session=%" PRIu64 " bind turned away %s", s->id,
-		    addr_format((struct sockaddr *)&peer, buf, sizeof(buf)));
-		close(fd);
-		turned++;
-	}
-	close(lfd);
-	if (fd == -1) {
-		if (errno == ECONNRESET) {
-			session_fail(s, "client left before the peer came", 0);
-			return -1;
-		}
-		session_fail(s, errno == ETIMEDOUT ? "no peer in time" :
-		    "accept failed", errno == ETIMEDOUT ? 0 : errno);
-		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
-		return -1;
-	}
-	if (turned > 0)
-		log_info("session=%" PRIu64 " bind turned away %u peers",
-		    s->id, turned);
-	s->dfd = fd;
-	s->via = peer;
-	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&peer)
-	    == -1)
-		return -1;
-	return session_relay(s);
-}
-
-/*
- * UDP ASSOCIATE (RFC 1928 sections 6-7): a client-side socket on the
- * address the client reached us on, the reply naming it, then the
- * datagram relay until the control connection ends.
- */
-static int
-session_udp(struct session *s)
-{
-	struct udp_assoc	*a = &s->udp;
-	struct policy_query	 q;
-	struct verdict		 v;
-	struct sockaddr_storage	 ctl, bnd;
-	socklen_t		 len = sizeof(ctl);
-	int			 rc = -1;
-
-	/* The rules are per datagram; refuse at once if none could pass. */
-	memset(&q, 0, sizeof(q));
-	q.client = (struct sockaddr *)&s->client;
-	q.user = s->user[0] != '\0' ? s->user : NULL;
-	q.cmd = SOCKS5_CMD_UDP;
-	v = policy_command(s->conf, &q);
-	if (v.action == RULE_BLOCK) {
-		session_denied(s, &v);
-		return -1;
-	}
-	a->conf = s->conf;
-	a->session = s->id;
-	a->ctl = s->cfd;
-	a->tcp_client = (struct sockaddr *)&s->client;
-	a->user = q.user;
-	if (udp_expect(&s->req.dst, (struct sockaddr *)&s->client,
-	    &a->expect) == -1) {
-		session_fail(s, "client address of another family", 0);
-		(void)session_reply(s, SOCKS5_REP_ATYP_UNSUPPORTED, NULL);
-		return -1;
-	}
-	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
-	    (a->cli = udp_open((struct sockaddr *)&ctl, &bnd)) == -1) {
-		session_fail(s, "cannot open UDP socket", errno);
-		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
-		return -1;
-	}
-	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd)
-	    == 0) {
-		rc = udp_run(a);
-		s->relay.up = a->up_bytes;
-		s->relay.down = a->down_bytes;
-		s->udp_ran = 1;
-		if (rc == -1)
-			session_fail(s, a->end, a->err);
-	}
-	close(a->cli);
-	return rc;
 }
 
 /* Dispatches the request to its command's handler. */

@@ -9,6 +9,7 @@
  * coming back gets a header naming its source and goes to the client.
  * One thread (the session's) polls the control connection and the
  * sockets; the association ends when the control connection does.
+ * udp_command() at the end sets one up for a session.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -519,5 +520,60 @@ udp_run(struct udp_assoc *a)
 		if (st->out[i] != -1)
 			close(st->out[i]);
 	free(st);
+	return rc;
+}
+
+/*
+ * UDP ASSOCIATE (RFC 1928 sections 6-7): a client-side socket on the
+ * address the client reached us on, the reply naming it, then the
+ * datagram relay until the control connection ends.
+ */
+int
+udp_command(struct session *s)
+{
+	struct udp_assoc	*a = &s->udp;
+	struct policy_query	 q;
+	struct verdict		 v;
+	struct sockaddr_storage	 ctl, bnd;
+	socklen_t		 len = sizeof(ctl);
+	int			 rc = -1;
+
+	/* The rules are per datagram; refuse at once if none could pass. */
+	memset(&q, 0, sizeof(q));
+	q.client = (struct sockaddr *)&s->client;
+	q.user = s->user[0] != '\0' ? s->user : NULL;
+	q.cmd = SOCKS5_CMD_UDP;
+	v = policy_command(s->conf, &q);
+	if (v.action == RULE_BLOCK) {
+		session_denied(s, &v);
+		return -1;
+	}
+	a->conf = s->conf;
+	a->session = s->id;
+	a->ctl = s->cfd;
+	a->tcp_client = (struct sockaddr *)&s->client;
+	a->user = q.user;
+	if (udp_expect(&s->req.dst, (struct sockaddr *)&s->client,
+	    &a->expect) == -1) {
+		session_fail(s, "client address of another family", 0);
+		(void)session_reply(s, SOCKS5_REP_ATYP_UNSUPPORTED, NULL);
+		return -1;
+	}
+	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
+	    (a->cli = udp_open((struct sockaddr *)&ctl, &bnd)) == -1) {
+		session_fail(s, "cannot open UDP socket", errno);
+		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
+		return -1;
+	}
+	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd)
+	    == 0) {
+		rc = udp_run(a);
+		s->relay.up = a->up_bytes;
+		s->relay.down = a->down_bytes;
+		s->udp_ran = 1;
+		if (rc == -1)
+			session_fail(s, a->end, a->err);
+	}
+	close(a->cli);
 	return rc;
 }
