@@ -280,6 +280,14 @@ udp_route(struct udp_state *st, const struct socks5_addr *dst,
 			*why = "denied by policy";
 			return -1;
 		}
+		/* "family ipv4-only" and kin hold for literals too. */
+		if ((to->ss_family == AF_INET6 &&
+		    st->a->conf->family == FAMILY_IPV4_ONLY) ||
+		    (to->ss_family == AF_INET &&
+		    st->a->conf->family == FAMILY_IPV6_ONLY)) {
+			*why = "family not allowed";
+			return -1;
+		}
 		if ((fd = udp_out(st, to->ss_family)) == -1)
 			*why = "no socket of that family";
 		return fd;

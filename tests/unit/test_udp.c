@@ -386,6 +386,24 @@ test_udp_run_port_named(void **state)
 	assert_int_equal(r.a.dropped, 1);
 }
 
+/* "family ipv6-only" holds for a literal IPv4 destination too. */
+static void
+test_udp_run_family_only(void **state)
+{
+	struct sockaddr_storage	from;
+	struct rig		r;
+	uint8_t			buf[64];
+
+	(void)state;
+	rig_start(&r, "family ipv6-only\npass to any\n", 0);
+	rig_send(&r, r.client, 0, "127.0.0.1", r.server_port, "v4");
+	assert_int_equal(recv_within(r.server, buf, sizeof(buf), 300, &from),
+	    -1);
+	rig_stop(&r);
+	assert_int_equal(r.a.up_dgrams, 0);
+	assert_int_equal(r.a.dropped, 1);
+}
+
 /* Whether /etc/hosts maps localhost to 127.0.0.1 (no query elsewhere). */
 static int
 hosts_localhost(void)
@@ -464,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_udp_wrap),
 		cmocka_unit_test(test_udp_run_relays_and_drops),
 		cmocka_unit_test(test_udp_run_port_named),
+		cmocka_unit_test(test_udp_run_family_only),
 		cmocka_unit_test(test_udp_run_name_comes_back),
 		cmocka_unit_test(test_udp_run_idle),
 	};
