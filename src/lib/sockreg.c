@@ -340,10 +340,17 @@ sockreg_close(int fd)
 	pthread_mutex_unlock(&sockreg_lock);
 }
 
+/* As udp_load: a close() from inside sockreg_init must not wait on it. */
+static _Thread_local int sockreg_initing;
+
 SHIM_EXPORT int
 close(int fd)
 {
-	pthread_once(&sockreg_once, sockreg_init);
+	if (!sockreg_initing) {
+		sockreg_initing = 1;
+		pthread_once(&sockreg_once, sockreg_init);
+		sockreg_initing = 0;
+	}
 	sockreg_close(fd);
 	if (sockreg_real_close == NULL) {
 		errno = ENOSYS;

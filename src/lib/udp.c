@@ -105,12 +105,26 @@ udp_init(void)
 	*(void **)&real_syscall = real_symbol("syscall");
 }
 
+/*
+ * read, write, close and syscall are what a malloc implementation may
+ * call while it starts, and dlsym() may be what started it: a hook
+ * reached from inside udp_init on the same thread must not wait on
+ * udp_once (it would wait for itself). It goes on with the pointers
+ * not yet set, and the hook answers ENOSYS; that one early call fails
+ * rather than the process hanging.
+ */
+static _Thread_local int udp_initing;
+
 static void
 udp_load(void)
 {
 	int saved = errno;
 
+	if (udp_initing)
+		return;
+	udp_initing = 1;
 	pthread_once(&udp_once, udp_init);
+	udp_initing = 0;
 	errno = saved;
 }
 
