@@ -35,11 +35,11 @@
 #include <unistd.h>
 
 #include "conflex.h"
+#include "fakegw_test.h"
 #include "lib/shim.h"
 #include "socks5.h"
 #include "socks64.h"
 
-static int gw_listen = -1;
 static uint16_t gw_port;
 static atomic_int gw_rep;		/* reply code for the next CONNECT */
 static pthread_mutex_t gw_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -50,26 +50,6 @@ static atomic_int gw_count;
 static atomic_int hop_rep;		/* reply to a hop on port 1089 */
 static struct socks5_addr gw_log[16];	/* the CONNECTs, under gw_lock */
 static size_t gw_nlog;
-static char conf_path[64];
-
-/* Reads one message byte by byte so pipelined ones stay in the socket. */
-static int
-gw_read(int fd, uint8_t *buf, size_t cap, int request, void *out)
-{
-	size_t len = 0, used;
-	enum socks5_status st;
-
-	while (len < cap && read(fd, buf + len, 1) == 1) {
-		len++;
-		st = request ? socks5_parse_request(buf, len, out, &used) :
-		    socks5_parse_greeting(buf, len, out, &used);
-		if (st == SOCKS5_OK)
-			return 0;
-		if (st != SOCKS5_NEED_MORE)
-			return -1;
-	}
-	return -1;
-}
 
 static void *
 gw_session(void *arg)
@@ -82,12 +62,12 @@ gw_session(void *arg)
 	ssize_t r;
 
 next_hop:
-	if (gw_read(fd, buf, sizeof(buf), 0, &g) == -1)
+	if (fakegw_read(fd, buf, sizeof(buf), 0, &g) == -1)
 		goto out;
 	buf[0] = 5;
 	buf[1] = 0;
 	if (send(fd, buf, 2, MSG_NOSIGNAL) != 2 ||
-	    gw_read(fd, buf, sizeof(buf), 1, &req) == -1)
+	    fakegw_read(fd, buf, sizeof(buf), 1, &req) == -1)
 		goto out;
 	pthread_mutex_lock(&gw_lock);
 	gw_last = req;
@@ -123,80 +103,12 @@ out:
 	return NULL;
 }
 
-static void *
-gw_accept(void *arg)
-{
-	pthread_t t;
-	int fd;
-
-	(void)arg;
-	while ((fd = accept(gw_listen, NULL, NULL)) != -1) {
-		if (pthread_create(&t, NULL, gw_session,
-		    (void *)(intptr_t)fd) != 0) {
-			close(fd);
-			continue;
-		}
-		pthread_detach(t);
-	}
-	return NULL;
-}
-
 static int
 group_setup(void **state)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	pthread_t t;
-	char text[128];
-	int fd;
-
 	(void)state;
-	gw_listen = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(gw_listen, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(gw_listen, 64) == -1 ||
-	    getsockname(gw_listen, (struct sockaddr *)&sin, &len) == -1)
-		return -1;
-	gw_port = ntohs(sin.sin_port);
-	if (pthread_create(&t, NULL, gw_accept, NULL) != 0)
-		return -1;
-	pthread_detach(t);
-	snprintf(conf_path, sizeof(conf_path), "/tmp/test_shim_connect.XXXXXX");
-	if ((fd = mkstemp(conf_path)) == -1)
-		return -1;
-	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\ntimeout 3000\n",
-	    gw_port);
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return -1;
-	close(fd);
-	/* Before the first hook loads the configuration. */
-	if (shim_conf_set_path(conf_path) == -1)
-		return -1;
-	return shim_conf()->enabled ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	unlink(conf_path);
-	return 0;
-}
-
-static socklen_t
-fake(const char *name, int family, uint16_t port,
-    struct sockaddr_storage *ss)
-{
-	socklen_t len = sizeof(*ss);
-
-	memset(ss, 0, sizeof(*ss));
-	assert_int_equal(fakeip_assign(name, family, (struct sockaddr *)ss,
-	    &len), 0);
-	assert_true(fakeip_in_range((struct sockaddr *)ss));
-	addr_set_port((struct sockaddr *)ss, port);
-	return addr_len((struct sockaddr *)ss);
+	gw_port = fakegw_start(gw_session, "test_shim_connect");
+	return gw_port != 0 ? 0 : -1;
 }
 
 static int
@@ -267,7 +179,7 @@ test_connect_nonblocking_einprogress_then_writable(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, 0);
-	len = fake("nb.example", AF_INET, 8080, &ss);
+	len = fakegw_fake("nb.example", AF_INET, 8080, &ss);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	errno = 0;
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), -1);
@@ -303,7 +215,7 @@ test_connect_replaces_v6only_socket_keeping_options(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, 0);
-	len = fake("six.example", AF_INET6, 443, &ss);
+	len = fakegw_fake("six.example", AF_INET6, 443, &ss);
 	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 	    sizeof(one)), 0);
@@ -343,7 +255,7 @@ test_connect_dual_stack_socket_kept(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, 0);
-	len = fake("dual.example", AF_INET6, 80, &ss);
+	len = fakegw_fake("dual.example", AF_INET6, 80, &ss);
 	fd = socket(AF_INET6, SOCK_STREAM, 0);
 	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 	    sizeof(zero)), 0);
@@ -365,7 +277,7 @@ test_connect_refused_leaves_fresh_socket(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, SOCKS5_REP_CONN_REFUSED);
-	len = fake("refused.example", AF_INET6, 81, &ss);
+	len = fakegw_fake("refused.example", AF_INET6, 81, &ss);
 	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 	    sizeof(one)), 0);
@@ -380,7 +292,7 @@ test_connect_refused_leaves_fresh_socket(void **state)
 	assert_int_equal(errno, ENOTCONN);
 	close(fd);
 	atomic_store(&gw_rep, SOCKS5_REP_HOST_UNREACHABLE);
-	len = fake("unknown.example", AF_INET, 80, &ss);
+	len = fakegw_fake("unknown.example", AF_INET, 80, &ss);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), -1);
 	assert_int_equal(errno, EHOSTUNREACH);
@@ -419,7 +331,7 @@ test_connect_udp_succeeds_without_sending(void **state)
 	int fd, before = atomic_load(&gw_count);
 
 	(void)state;
-	len = fake("udp.example", AF_INET, 443, &ss);
+	len = fakegw_fake("udp.example", AF_INET, 443, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
 	assert_peer(fd, &ss, len);
@@ -448,7 +360,7 @@ test_sendto_fastopen_goes_through_gateway(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, 0);
-	len = fake("tfo.example", AF_INET, 8443, &ss);
+	len = fakegw_fake("tfo.example", AF_INET, 8443, &ss);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(sendto(fd, "early", 5, MSG_FASTOPEN,
 	    (struct sockaddr *)&ss, len), 5);
@@ -458,7 +370,7 @@ test_sendto_fastopen_goes_through_gateway(void **state)
 	assert_peer(fd, &ss, len);
 	close(fd);
 	/* The same through sendmsg, from a non-blocking IPv6 socket. */
-	len = fake("tfo6.example", AF_INET6, 8444, &ss);
+	len = fakegw_fake("tfo6.example", AF_INET6, 8444, &ss);
 	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	memset(&msg, 0, sizeof(msg));
 	iov.iov_base = "later";
@@ -484,7 +396,7 @@ test_getpeername_reused_fd_is_real(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, 0);
-	len = fake("reuse.example", AF_INET, 80, &ss);
+	len = fakegw_fake("reuse.example", AF_INET, 80, &ss);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
 	close(fd);
@@ -509,7 +421,7 @@ test_getpeername_on_dup(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, 0);
-	len = fake("dup.example", AF_INET, 8081, &ss);
+	len = fakegw_fake("dup.example", AF_INET, 8081, &ss);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
 	fd2 = dup(fd);
@@ -536,7 +448,7 @@ test_getsockname_replaced_socket_keeps_family(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, 0);
-	len = fake("sockname.example", AF_INET6, 443, &ss);
+	len = fakegw_fake("sockname.example", AF_INET6, 443, &ss);
 	fd = socket(AF_INET6, SOCK_STREAM, 0);
 	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 	    sizeof(one)), 0);
@@ -561,7 +473,7 @@ test_getsockname_replaced_socket_keeps_family(void **state)
 	assert_int_equal(mlen, sizeof(me));
 	close(fd);
 	/* Not replaced: the kernel's own answer. */
-	len = fake("sockname4.example", AF_INET, 443, &ss);
+	len = fakegw_fake("sockname4.example", AF_INET, 443, &ss);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
 	mlen = sizeof(me4);
@@ -586,7 +498,7 @@ test_sockreg_sweeps_sockets_closed_unseen(void **state)
 	(void)state;
 	atomic_store(&gw_rep, 0);
 	for (i = 0; i < 150; i++) {
-		len = fake(i % 2 ? "sweep1.example" : "sweep2.example",
+		len = fakegw_fake(i % 2 ? "sweep1.example" : "sweep2.example",
 		    i % 3 ? AF_INET : AF_INET6, (uint16_t)(1000 + i), &ss);
 		fd = socket(ss.ss_family, SOCK_STREAM, 0);
 		assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
@@ -863,7 +775,7 @@ test_connect_after_fork(void **state)
 
 	(void)state;
 	atomic_store(&gw_rep, 0);
-	len = fake("forked.example", AF_INET, 80, &ss);
+	len = fakegw_fake("forked.example", AF_INET, 80, &ss);
 	if ((pid = fork()) == 0) {
 		char buf[8] = "";
 		struct sockaddr_storage again;
@@ -930,7 +842,7 @@ test_socks64_fake_name_api(void **state)
 	char name[256];
 
 	(void)state;
-	fake("named.example", AF_INET6, 0, &ss);
+	fakegw_fake("named.example", AF_INET6, 0, &ss);
 	assert_int_equal(socks64_fake_name((struct sockaddr *)&ss, name,
 	    sizeof(name)), 1);
 	assert_string_equal(name, "named.example");
@@ -969,6 +881,5 @@ main(void)
 		cmocka_unit_test(test_socks64_fake_name_api),
 	};
 
-	unsetenv("SOCKS64_GATEWAY");
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, fakegw_teardown);
 }

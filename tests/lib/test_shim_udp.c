@@ -33,12 +33,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fakegw_test.h"
 #include "lib/shim.h"
 #include "socks5.h"
 
-static int gw_listen = -1;
-static uint16_t gw_port;
-static char conf_path[64];
 
 static atomic_int gw_sessions;		/* UDP ASSOCIATEs accepted */
 static atomic_int gw_ended;		/* control connections seen closed */
@@ -55,25 +53,6 @@ struct relay {
 	int	ctl;
 	int	udp;
 };
-
-/* Reads one message byte by byte so pipelined ones stay in the socket. */
-static int
-gw_read(int fd, uint8_t *buf, size_t cap, int request, void *out)
-{
-	size_t len = 0, used;
-	enum socks5_status st;
-
-	while (len < cap && read(fd, buf + len, 1) == 1) {
-		len++;
-		st = request ? socks5_parse_request(buf, len, out, &used) :
-		    socks5_parse_greeting(buf, len, out, &used);
-		if (st == SOCKS5_OK)
-			return 0;
-		if (st != SOCKS5_NEED_MORE)
-			return -1;
-	}
-	return -1;
-}
 
 /* Sends hdr(from) + prefix + payload to the client at to. */
 static void
@@ -172,12 +151,12 @@ gw_session(void *arg)
 	uint8_t buf[600];
 	int n;
 
-	if (gw_read(r.ctl, buf, sizeof(buf), 0, &g) == -1)
+	if (fakegw_read(r.ctl, buf, sizeof(buf), 0, &g) == -1)
 		goto out;
 	buf[0] = 5;
 	buf[1] = 0;
 	if (send(r.ctl, buf, 2, MSG_NOSIGNAL) != 2 ||
-	    gw_read(r.ctl, buf, sizeof(buf), 1, &req) == -1 ||
+	    fakegw_read(r.ctl, buf, sizeof(buf), 1, &req) == -1 ||
 	    req.cmd != SOCKS5_CMD_UDP)
 		goto out;
 	pthread_mutex_lock(&gw_lock);
@@ -206,65 +185,11 @@ out:
 	return NULL;
 }
 
-static void *
-gw_accept(void *arg)
-{
-	pthread_t t;
-	int fd;
-
-	(void)arg;
-	while ((fd = accept(gw_listen, NULL, NULL)) != -1) {
-		if (pthread_create(&t, NULL, gw_session,
-		    (void *)(intptr_t)fd) != 0) {
-			close(fd);
-			continue;
-		}
-		pthread_detach(t);
-	}
-	return NULL;
-}
-
 static int
 group_setup(void **state)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	pthread_t t;
-	char text[128];
-	int fd;
-
 	(void)state;
-	gw_listen = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(gw_listen, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(gw_listen, 64) == -1 ||
-	    getsockname(gw_listen, (struct sockaddr *)&sin, &len) == -1)
-		return -1;
-	gw_port = ntohs(sin.sin_port);
-	if (pthread_create(&t, NULL, gw_accept, NULL) != 0)
-		return -1;
-	pthread_detach(t);
-	snprintf(conf_path, sizeof(conf_path), "/tmp/test_shim_udp.XXXXXX");
-	if ((fd = mkstemp(conf_path)) == -1)
-		return -1;
-	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\ntimeout 3000\n",
-	    gw_port);
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return -1;
-	close(fd);
-	if (shim_conf_set_path(conf_path) == -1)
-		return -1;
-	return shim_conf()->enabled ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	unlink(conf_path);
-	return 0;
+	return fakegw_start(gw_session, "test_shim_udp") != 0 ? 0 : -1;
 }
 
 static int
@@ -276,19 +201,6 @@ case_setup(void **state)
 	atomic_store(&gw_reply_v6, 0);
 	atomic_store(&gw_close_ctl, 0);
 	return 0;
-}
-
-static socklen_t
-fake(const char *name, int family, uint16_t port,
-    struct sockaddr_storage *ss)
-{
-	socklen_t len = sizeof(*ss);
-
-	memset(ss, 0, sizeof(*ss));
-	assert_int_equal(fakeip_assign(name, family, (struct sockaddr *)ss,
-	    &len), 0);
-	addr_set_port((struct sockaddr *)ss, port);
-	return addr_len((struct sockaddr *)ss);
 }
 
 #define wait_readable(fd)	wait_readable_at(fd, __LINE__)
@@ -341,7 +253,7 @@ test_udp_sendto_fake_roundtrip(void **state)
 	int ended = atomic_load(&gw_ended);
 
 	(void)state;
-	len = fake("dns.example", AF_INET, 53, &ss);
+	len = fakegw_fake("dns.example", AF_INET, 53, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(sendto(fd, "hello", 5, 0,
@@ -383,7 +295,7 @@ test_udp_connected_send_recv_write_read(void **state)
 	int fd;
 
 	(void)state;
-	len = fake("conn.example", AF_INET, 5353, &ss);
+	len = fakegw_fake("conn.example", AF_INET, 5353, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
 	assert_int_equal(send(fd, "one", 3, 0), 3);
@@ -422,7 +334,7 @@ test_udp_recvmsg_iovecs_trunc_peek(void **state)
 	int fd;
 
 	(void)state;
-	len = fake("iov.example", AF_INET, 7, &ss);
+	len = fakegw_fake("iov.example", AF_INET, 7, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(sendto(fd, "abcdefgh", 8, 0, (struct sockaddr *)&ss,
 	    len), 8);
@@ -478,7 +390,7 @@ test_udp_drops_fragments_and_garbage(void **state)
 
 	(void)state;
 	atomic_store(&gw_junk_first, 1);
-	len = fake("frag.example", AF_INET, 9, &ss);
+	len = fakegw_fake("frag.example", AF_INET, 9, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	assert_int_equal(sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len),
 	    1);
@@ -508,7 +420,7 @@ test_udp_ipv6_socket_and_unspecified_bnd(void **state)
 
 	(void)state;
 	atomic_store(&gw_bnd_zero, 1);
-	len = fake("six.example", AF_INET6, 443, &ss);
+	len = fakegw_fake("six.example", AF_INET6, 443, &ss);
 	fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 	    sizeof(zero)), 0);
@@ -538,7 +450,7 @@ test_udp_replaced_socket_and_v6_source_on_v4(void **state)
 	int fd, one = 1;
 
 	(void)state;
-	len = fake("v6only.example", AF_INET6, 53, &ss);
+	len = fakegw_fake("v6only.example", AF_INET6, 53, &ss);
 	fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 	    sizeof(one)), 0);
@@ -554,7 +466,7 @@ test_udp_replaced_socket_and_v6_source_on_v4(void **state)
 	assert_int_equal(from.ss_family, AF_INET6);
 	close(fd);
 	atomic_store(&gw_reply_v6, 1);
-	len = fake("lit.example", AF_INET, 53, &ss);
+	len = fakegw_fake("lit.example", AF_INET, 53, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(sendto(fd, "s", 1, 0, (struct sockaddr *)&ss, len),
 	    1);
@@ -585,7 +497,7 @@ test_udp_reassociates_when_control_is_gone(void **state)
 	int fd, before;
 
 	(void)state;
-	len = fake("again.example", AF_INET, 53, &ss);
+	len = fakegw_fake("again.example", AF_INET, 53, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	before = atomic_load(&gw_sessions);
 	assert_int_equal(sendto(fd, "1", 1, 0, (struct sockaddr *)&ss, len),
@@ -632,7 +544,7 @@ test_udp_sendmmsg_recvmmsg(void **state)
 	int fd;
 
 	(void)state;
-	len = fake("mm.example", AF_INET, 53, &ss);
+	len = fakegw_fake("mm.example", AF_INET, 53, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	memset(v, 0, sizeof(v));
 	iov[0].iov_base = "aa";
@@ -690,7 +602,7 @@ test_udp_raw_mmsg_syscalls(void **state)
 
 	(void)state;
 	assert_int_equal(syscall(SYS_getpid), getpid());
-	len = fake("uv.example", AF_INET, 53, &ss);
+	len = fakegw_fake("uv.example", AF_INET, 53, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
 	memset(&v, 0, sizeof(v));
@@ -742,7 +654,7 @@ test_udp_real_addresses_direct(void **state)
 	    (struct sockaddr *)&from, &flen), 3);
 	assert_int_equal(atomic_load(&gw_sessions), before);
 	/* Now the same socket also talks to a fake address. */
-	len = fake("mixed.example", AF_INET, 53, &ss);
+	len = fakegw_fake("mixed.example", AF_INET, 53, &ss);
 	assert_int_equal(sendto(fd, "fake", 4, 0, (struct sockaddr *)&ss,
 	    len), 4);
 	wait_readable(fd);
@@ -784,6 +696,5 @@ main(void)
 		    case_setup),
 	};
 
-	unsetenv("SOCKS64_GATEWAY");
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, fakegw_teardown);
 }
