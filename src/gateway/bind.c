@@ -213,6 +213,7 @@ bind_command(struct session *s)
 		return -1;
 	if (via != NULL)
 		return chain_command(s, via);
+	memset(&ctl, 0, sizeof(ctl));
 	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
 	    (lfd = bind_listen(s->addrs.n > 0 ?
 	    (struct sockaddr *)&s->addrs.v[0] : NULL,

@@ -648,7 +648,8 @@ looks_like_address(const char *s)
 static int
 parse_dest(struct rule *r, const char *w, const char **why)
 {
-	char	 name[256];
+	/* Zeroed whole: clang-tidy cannot see that strlen(name) is len. */
+	char	 name[256] = "";
 	size_t	 len, i;
 	int	 suffix = 0;
 
@@ -1093,7 +1094,7 @@ resolve_near(const char *conf_path, const char *file)
 	if ((out = malloc(dirlen + strlen(file) + 1)) == NULL)
 		return NULL;
 	memcpy(out, conf_path, dirlen);
-	strcpy(out + dirlen, file);
+	memcpy(out + dirlen, file, strlen(file) + 1);
 	return out;
 }
 
@@ -1141,7 +1142,8 @@ conf_load(const char *path, struct conf_errors *errs)
 		free(c->users_file);
 		c->users_file = users_path;
 	}
-	if (c->auth & AUTH_PASSWORD) {
+	/* conf_parse() refused "auth password" without a users-file. */
+	if ((c->auth & AUTH_PASSWORD) && c->users_file != NULL) {
 		/* The usual mistake is the path: say where it was written. */
 		if (!conf_file_readable(c->users_file)) {
 			conf_error(errs, c->users_file_line,

@@ -567,6 +567,7 @@ udp_command(struct session *s)
 		(void)session_reply(s, SOCKS5_REP_ATYP_UNSUPPORTED, NULL);
 		return -1;
 	}
+	memset(&ctl, 0, sizeof(ctl));
 	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
 	    (a->cli = udp_open((struct sockaddr *)&ctl, &bnd)) == -1) {
 		session_fail(s, "cannot open UDP socket", errno);
