@@ -31,7 +31,8 @@
  * git-remote-http, which is curl) and Firefox do not run with the ASan
  * runtime preloaded (curl and wget deadlock in setlocale, Firefox's own
  * allocator crashes), so they use the plain build's library when it
- * exists (CI builds it first) and are skipped otherwise; python3 and
+ * exists (CI builds it first; SOCKS64_PLAIN_BUILD names another plain
+ * build tree than build/) and are skipped otherwise; python3 and
  * nbclient run with the sanitized library.
  */
 #include <setjmp.h>
@@ -161,7 +162,7 @@ static void
 pick_libraries(void)
 {
 	const char *san = getenv("SANITIZE");
-	const char *rt = NULL;
+	const char *rt = NULL, *plain;
 	char cmd[128];
 	FILE *p;
 
@@ -178,7 +179,12 @@ pick_libraries(void)
 		san_rt[strcspn(san_rt, "\n")] = '\0';
 		pclose(p);
 	}
-	h_srcpath(lib_plain, sizeof(lib_plain), "build/libsocks64.so");
+	/* SOCKS64_PLAIN_BUILD: a plain build tree other than build/. */
+	if ((plain = getenv("SOCKS64_PLAIN_BUILD")) != NULL && *plain != '\0')
+		snprintf(lib_plain, sizeof(lib_plain), "%s/libsocks64.so",
+		    plain);
+	else
+		h_srcpath(lib_plain, sizeof(lib_plain), "build/libsocks64.so");
 	if (access(lib_plain, R_OK) != 0)
 		lib_plain[0] = '\0';
 }
