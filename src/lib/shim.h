@@ -511,4 +511,13 @@ int	connect_replace(int fd, int family, int type, int protocol);
 int	connect_reach(int fd, int domain, const struct sockaddr_storage *to,
 	    socklen_t tolen, struct sockaddr_storage *out, socklen_t *outlen);
 
+/* ---------------------------------------------------------------- */
+/* udp.c: datagrams through a UDP association (hooks only)            */
+
+/*
+ * sendto, sendmsg, sendmmsg, send, write, recvfrom, recvmsg, recvmmsg,
+ * recv, read and syscall (for SYS_sendmmsg/SYS_recvmmsg) are defined
+ * there; their state is the sockreg.c entry of each socket.
+ */
+
 #endif /* SOCKS64_SHIM_H */
