@@ -16,10 +16,27 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gatewayd.h"
+
+/*
+ * Stack of a look-up thread: getaddrinfo() is the deepest user of stack
+ * in the daemon (see SESSION_STACK in session.c for the measurements).
+ */
+#define DIAL_LOOKUP_STACK	(128 * 1024)
+/*
+ * Look-up threads at most, those still running after their asker gave
+ * up on them included; a look-up beyond it fails at once.
+ */
+#define DIAL_LOOKUPS_MAX	4096
+/* dial_getaddrinfo()'s own failures, apart from the (negative) EAI_*. */
+#define DIAL_EAI_TIMEOUT	1000
+#define DIAL_EAI_NOTHREAD	1001
 
 /* Turns ::ffff:a.b.c.d into a.b.c.d: it is IPv4 traffic and is dialed so. */
 static void
@@ -70,12 +87,186 @@ dial_is_literal(const char *name)
 	    inet_pton(AF_INET, name, &a4) == 1;
 }
 
+/*
+ * A name is looked up on a helper thread of its own, so that the
+ * session can stop waiting at its deadline: getaddrinfo() has no timeout
+ * but the resolver's (resolv.conf's timeout x attempts x servers, which
+ * may be minutes), and a server that never answers would hold the
+ * session that long. glibc's getaddrinfo_a() bounds the wait as well,
+ * but it serves every request from a pool of at most 20 threads and
+ * queues the rest: twenty names in a zone whose servers never answer
+ * would stall every look-up of the gateway. The asker and the helper
+ * share one struct dial_lookup and whichever is done with it last frees
+ * it, so a look-up given up on still frees its memory and its result
+ * when the resolver finally returns.
+ */
+struct dial_lookup {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cv;		/* done was set */
+	int		 refs;		/* asker, helper; under lock */
+	int		 done;		/* under lock */
+	int		 rc;		/* getaddrinfo's */
+	struct addrinfo	 hints;
+	struct addrinfo	*res;
+	char		 name[256];
+};
+
+/*
+ * Look-ups under way, those given up on included: each holds a thread
+ * until the resolver returns, so their number is capped.
+ */
+static _Atomic unsigned int	dial_lookups;
+
+static void
+dial_lookup_unref(struct dial_lookup *l)
+{
+	int last;
+
+	pthread_mutex_lock(&l->lock);
+	last = --l->refs == 0;
+	pthread_mutex_unlock(&l->lock);
+	if (!last)
+		return;
+	if (l->res != NULL)
+		freeaddrinfo(l->res);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+	dial_lookups--;
+}
+
+static void *
+dial_lookup_main(void *arg)
+{
+	struct dial_lookup	*l = arg;
+	struct addrinfo		*res = NULL;
+	int			 rc;
+
+	rc = getaddrinfo(l->name, NULL, &l->hints, &res);
+	pthread_mutex_lock(&l->lock);
+	l->rc = rc;
+	l->res = rc == 0 ? res : NULL;
+	l->done = 1;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->lock);
+	dial_lookup_unref(l);
+	return NULL;
+}
+
+/* A new look-up of name, or NULL (errno) before any thread started. */
+static struct dial_lookup *
+dial_lookup_new(const char *name)
+{
+	struct dial_lookup	*l;
+	pthread_condattr_t	 ca;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	pthread_mutex_init(&l->lock, NULL);
+	/* Deadlines are on CLOCK_MONOTONIC; so is the wait. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	l->refs = 2;
+	/*
+	 * No AI_ADDRCONFIG: the gateway exists to reach the family the
+	 * client lacks, and dial_order() filters by the configured family.
+	 */
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->hints.ai_protocol = IPPROTO_TCP;
+	if (dial_is_literal(name))
+		l->hints.ai_flags |= AI_NUMERICHOST;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	return l;
+}
+
+/*
+ * getaddrinfo(name) on a helper thread, waited for until deadline (ms,
+ * monotonic). Returns getaddrinfo's code with *res to free, or
+ * DIAL_EAI_TIMEOUT (the helper frees its own result later), or
+ * DIAL_EAI_NOTHREAD.
+ */
+static int
+dial_getaddrinfo(const char *name, int64_t deadline, struct addrinfo **res)
+{
+	struct dial_lookup	*l;
+	struct timespec		 ts;
+	pthread_attr_t		 attr;
+	pthread_t		 t;
+	int			 rc;
+
+	if (dial_lookups >= DIAL_LOOKUPS_MAX)
+		return DIAL_EAI_NOTHREAD;
+	if ((l = dial_lookup_new(name)) == NULL)
+		return EAI_MEMORY;
+	dial_lookups++;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, DIAL_LOOKUP_STACK);
+	rc = pthread_create(&t, &attr, dial_lookup_main, l);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		l->refs = 1;		/* no helper: ours is the last */
+		dial_lookup_unref(l);
+		return DIAL_EAI_NOTHREAD;
+	}
+	ts.tv_sec = (time_t)(deadline / 1000);
+	ts.tv_nsec = (long)(deadline % 1000) * 1000000;
+	pthread_mutex_lock(&l->lock);
+	while (!l->done)
+		if (pthread_cond_timedwait(&l->cv, &l->lock, &ts) == ETIMEDOUT)
+			break;
+	rc = l->done ? l->rc : DIAL_EAI_TIMEOUT;
+	/* The result is ours now; the helper frees only what is left. */
+	*res = l->res;
+	l->res = NULL;
+	pthread_mutex_unlock(&l->lock);
+	dial_lookup_unref(l);
+	return rc;
+}
+
+unsigned int
+dial_lookup_count(void)
+{
+	return dial_lookups;
+}
+
+/* The reply code and the static reason for a failed look-up. */
+static void
+dial_lookup_failed(int rc, uint8_t *rep, const char **why)
+{
+	switch (rc) {
+	case DIAL_EAI_TIMEOUT:
+		*rep = SOCKS5_REP_TTL_EXPIRED;	/* the spec's "timeout" */
+		*why = "name look-up timed out";
+		return;
+	case DIAL_EAI_NOTHREAD:
+		*rep = SOCKS5_REP_GENERAL_FAILURE;
+		*why = "no thread for the name look-up";
+		return;
+	case EAI_NONAME:
+	case EAI_NODATA:
+	case EAI_ADDRFAMILY:
+	case EAI_AGAIN:		/* a temporary failure still fails now */
+	case EAI_FAIL:
+		*rep = SOCKS5_REP_HOST_UNREACHABLE;
+		break;
+	default:
+		*rep = SOCKS5_REP_GENERAL_FAILURE;
+		break;
+	}
+	/* gai_strerror returns static text; strerror would not be safe. */
+	*why = rc == EAI_SYSTEM ? "resolver system error" : gai_strerror(rc);
+}
+
 int
-dial_resolve(const struct socks5_addr *dst, struct dial_addrs *out,
-    uint8_t *rep, const char **why)
+dial_resolve(const struct socks5_addr *dst, int64_t deadline,
+    struct dial_addrs *out, uint8_t *rep, const char **why)
 {
 	struct sockaddr_storage	 ss;
-	struct addrinfo		 hints, *res, *ai;
+	struct addrinfo		*res = NULL, *ai;
 	unsigned int		 sslen = sizeof(ss);
 	int			 rc;
 
@@ -90,34 +281,8 @@ dial_resolve(const struct socks5_addr *dst, struct dial_addrs *out,
 		dial_add(out, (struct sockaddr *)&ss, dst->port);
 		return 0;
 	}
-
-	/*
-	 * No AI_ADDRCONFIG: the gateway exists to reach the family the
-	 * client lacks, and dial_order() filters by the configured family.
-	 */
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	if (dial_is_literal(dst->name))
-		hints.ai_flags |= AI_NUMERICHOST;
-	rc = getaddrinfo(dst->name, NULL, &hints, &res);
-	if (rc != 0) {
-		switch (rc) {
-		case EAI_NONAME:
-		case EAI_NODATA:
-		case EAI_ADDRFAMILY:
-		case EAI_AGAIN:		/* a temporary failure still fails now */
-		case EAI_FAIL:
-			*rep = SOCKS5_REP_HOST_UNREACHABLE;
-			break;
-		default:
-			*rep = SOCKS5_REP_GENERAL_FAILURE;
-			break;
-		}
-		/* gai_strerror returns static text; strerror would not be safe. */
-		*why = rc == EAI_SYSTEM ? "resolver system error" :
-		    gai_strerror(rc);
+	if ((rc = dial_getaddrinfo(dst->name, deadline, &res)) != 0) {
+		dial_lookup_failed(rc, rep, why);
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next)

@@ -99,11 +99,16 @@ struct dial_result {
 /*
  * The addresses dst stands for: a literal as is, a name through
  * getaddrinfo (an IPv6 literal sent as a name, RFC 3089 section 3,
- * parses without a query). IPv4-mapped IPv6 addresses become IPv4.
- * Returns 0, or -1 with *rep set and *why a static reason.
+ * parses without a query) on a thread of its own, waited for until
+ * deadline (ms, monotonic): a look-up still under way then fails with
+ * X'06' and is left to finish (and free itself) alone. IPv4-mapped IPv6
+ * addresses become IPv4. Returns 0, or -1 with *rep set and *why a
+ * static reason.
  */
-int	dial_resolve(const struct socks5_addr *dst, struct dial_addrs *out,
-	    uint8_t *rep, const char **why);
+int	dial_resolve(const struct socks5_addr *dst, int64_t deadline,
+	    struct dial_addrs *out, uint8_t *rep, const char **why);
+/* Look-up threads running now, those dial_resolve() gave up on included. */
+unsigned int dial_lookup_count(void);
 /*
  * Puts the addresses in the order pref tries them (RFC 8305 section 4
  * interleaving for happy eyeballs, one family first for the others) and
@@ -328,6 +333,7 @@ struct session {
 	char			 client_str[ADDR_STRLEN];
 	int64_t			 start;		/* ms, monotonic */
 	int64_t			 deadline;	/* end of the handshake */
+	int64_t			 dial_deadline;	/* end of look-up + connect */
 
 	uint8_t			 in[SESSION_INBUF];
 	size_t			 inlen;

@@ -25,8 +25,9 @@
 #include "gatewayd.h"
 
 /*
- * Stack of a session thread. The deepest user is getaddrinfo(): glibc's
- * NSS "dns" module alloca()s its answer buffers up to a quarter of the
+ * Stack of a session thread, and of dial.c's look-up threads. The
+ * deepest user is getaddrinfo() (on a look-up thread): glibc's NSS
+ * "dns" module alloca()s its answer buffers up to a quarter of the
  * stack before it turns to malloc. Measured on a painted stack
  * (tests/unit/test_session_stack.c, and by hand against a local resolver
  * answering 200 records): 10 KiB for /etc/hosts, 26 KiB for DNS (28 KiB
@@ -339,6 +340,9 @@ session_route(struct session *s, const struct chain **via)
 
 	*via = NULL;
 	s->addrs.n = 0;
+	/* "timeout connect" bounds the look-up and the connect together. */
+	s->dial_deadline = mech_now_ms() +
+	    (int64_t)s->conf->connect_timeout * 1000;
 	if (s->req.dst.atyp == SOCKS5_ATYP_DOMAIN) {
 		v = session_policy(s, NULL);
 		if (v.action == RULE_BLOCK) {
@@ -348,7 +352,8 @@ session_route(struct session *s, const struct chain **via)
 		if ((*via = v.via) != NULL)
 			return 0;
 	}
-	if (dial_resolve(&s->req.dst, &s->addrs, &rep, &why) == -1) {
+	if (dial_resolve(&s->req.dst, s->dial_deadline, &s->addrs, &rep,
+	    &why) == -1) {
 		session_fail(s, why, 0);
 		(void)session_reply(s, rep, NULL);
 		return -1;
@@ -420,13 +425,16 @@ session_connect(struct session *s)
 {
 	struct gw_conf		*c = s->conf;
 	const struct chain	*via;
+	int64_t			 left;
 
 	if (session_route(s, &via) == -1)
 		return -1;
 	if (via != NULL)
 		return chain_command(s, via);
+	/* What the look-up left of the connect timeout (0: fails at once). */
+	left = s->dial_deadline - mech_now_ms();
 	if (dial_connect(&s->addrs, c->family, c->happy_delay_ms,
-	    c->connect_timeout * 1000u, &s->dial) == -1) {
+	    left > 0 ? (unsigned int)left : 0, &s->dial) == -1) {
 		session_fail(s, "connect failed", s->dial.err);
 		(void)session_reply(s, s->dial.rep, NULL);
 		return -1;

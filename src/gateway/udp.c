@@ -228,7 +228,9 @@ udp_resolve(struct udp_state *st, const struct socks5_addr *dst)
 	e = &st->names[st->next_name];
 	st->next_name = (st->next_name + 1) % UDP_NAMES;
 	memcpy(e->name, dst->name, sizeof(e->name));
-	e->ok = dial_resolve(dst, &e->addrs, &rep, &why) == 0 &&
+	/* The relay waits meanwhile: as long as a connect may take. */
+	e->ok = dial_resolve(dst, now + (int64_t)st->a->conf->connect_timeout *
+	    1000, &e->addrs, &rep, &why) == 0 &&
 	    dial_order(&e->addrs, st->a->conf->family) > 0;
 	e->expires = now + (e->ok ? UDP_NAME_MS : UDP_NONAME_MS);
 	if (log_enabled(LOG_LEVEL_DEBUG)) {

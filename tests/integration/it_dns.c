@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -180,6 +181,43 @@ test_dns_lookups_in_parallel(void **state)
 	}
 }
 
+/*
+ * A DNS server that never answers: the look-up is bounded by "timeout
+ * connect" (1 s) and answered X'06', although the resolver itself would
+ * wait 3 s (RES_OPTIONS) and then report X'04'. The look-up given up on
+ * finishes later on its own; the daemon then exits cleanly, and under
+ * SANITIZE=1 without a leak report.
+ */
+static void
+test_dns_silent_server_times_out_06(void **state)
+{
+	struct h_gw	slow;
+	char		conf[PATH_MAX];
+	int64_t		t0, ms;
+	int		rep;
+
+	(void)state;
+	need_dns();
+	memset(&slow, 0, sizeof(slow));
+	slow.env[0] = "RES_OPTIONS=timeout:3 attempts:1";
+	h_tmp(conf, sizeof(conf), "silent.conf");
+	assert_int_equal(h_write_file(conf, "client pass from 127.0.0.1\n"
+	    "pass to any\ntimeout connect 1\n"), 0);
+	assert_int_equal(h_gw_start(&slow, conf, NULL), 0);
+	t0 = h_now_ms();
+	rep = h_socks_rep(&slow, "x.silent.dns.test", e4);
+	ms = h_now_ms() - t0;
+	printf("# silent server: reply %d after %lld ms\n", rep,
+	    (long long)ms);
+	assert_int_equal(rep, SOCKS5_REP_TTL_EXPIRED);
+	assert_true(ms >= 900 && ms < 2500);
+	assert_true(dns_saw("x.silent.dns.test"));
+	assert_true(h_log_line(slow.log, 2000, "dest=x.silent.dns.test:",
+	    "rep=6", "name look-up timed out", NULL));
+	h_sleep_ms(3000);	/* the resolver gives up; the look-up ends */
+	assert_int_equal(h_gw_stop(&slow), 0);
+}
+
 static void
 test_no_descriptor_leak(void **state)
 {
@@ -210,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_dns_many_addresses),
 		cmocka_unit_test(test_dns_nxdomain_is_host_unreachable),
 		cmocka_unit_test(test_dns_lookups_in_parallel),
+		cmocka_unit_test(test_dns_silent_server_times_out_06),
 		cmocka_unit_test(test_no_descriptor_leak),
 		cmocka_unit_test(test_daemon_exits_zero_cleanly),
 	};

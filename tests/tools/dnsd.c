@@ -9,8 +9,10 @@
  *   v6.dns.test      AAAA ::1              (no A)
  *   *.dns.test       A 127.0.0.1, AAAA ::1 (any other name below dns.test)
  *   many.dns.test    A 127.0.0.2 ... 127.0.0.25, then 127.0.0.1
+ *   *.silent.dns.test  never answered (a server that does not respond)
  *   anything else    NXDOMAIN
- * Prints "port N" once bound and "query NAME TYPE RCODE" per question.
+ * Prints "port N" once bound and "query NAME TYPE RCODE" per question
+ * (RCODE "none" for a question left unanswered).
  * usage: dnsd [-a ADDR] [-p PORT]
  */
 #include <arpa/inet.h>
@@ -100,6 +102,11 @@ respond(const uint8_t *q, size_t qlen, uint8_t *r)
 		return 0;
 	type = (uint16_t)(q[off] << 8 | q[off + 1]);
 	off += 4;
+	if (ends_with(name, ".silent.dns.test")) {
+		printf("query %s %u none\n", name, type);
+		fflush(stdout);
+		return 0;
+	}
 	memcpy(r, q, off);			/* id, flags, question */
 	w = off;
 	in_zone = strcmp(name, "dns.test") == 0 || ends_with(name, ".dns.test");

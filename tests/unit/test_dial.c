@@ -13,8 +13,11 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -128,11 +131,115 @@ test_dial_resolve_literals(void **state)
 		else
 			snprintf(dst.name, sizeof(dst.name), "%s",
 			    resolve_cases[i].lit);
-		if (dial_resolve(&dst, &a, &rep, &why) != 0)
+		if (dial_resolve(&dst, mech_now_ms() + 5000, &a, &rep,
+		    &why) != 0)
 			fail_msg("case %zu: %s", i, why);
 		assert_string_equal(show(&a, buf, sizeof(buf)),
 		    resolve_cases[i].out);
 	}
+}
+
+/*
+ * A resolver that does not answer, without a network: this getaddrinfo
+ * takes the place of libc's for dial.c (the test binary's own symbol
+ * wins), holds a look-up of HANG_NAME until the test lets it go, then
+ * answers 127.0.0.1; other names go to the real one.
+ */
+#define HANG_NAME	"hang.invalid"
+static pthread_mutex_t	hang_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	hang_cv = PTHREAD_COND_INITIALIZER;
+static int		hang_release;
+
+int
+getaddrinfo(const char *node, const char *service,
+    const struct addrinfo *hints, struct addrinfo **res)
+{
+	static const struct addrinfo	numeric = {
+		.ai_flags = AI_NUMERICHOST, .ai_family = AF_INET,
+		.ai_socktype = SOCK_STREAM,
+	};
+	int (*real)(const char *, const char *, const struct addrinfo *,
+	    struct addrinfo **);
+
+	*(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+	if (real == NULL)
+		return EAI_SYSTEM;
+	if (node == NULL || strcmp(node, HANG_NAME) != 0)
+		return real(node, service, hints, res);
+	pthread_mutex_lock(&hang_lock);
+	while (!hang_release)
+		pthread_cond_wait(&hang_cv, &hang_lock);
+	pthread_mutex_unlock(&hang_lock);
+	return real("127.0.0.1", service, &numeric, res);
+}
+
+static void
+hang_let_go(void)
+{
+	pthread_mutex_lock(&hang_lock);
+	hang_release = 1;
+	pthread_cond_broadcast(&hang_cv);
+	pthread_mutex_unlock(&hang_lock);
+}
+
+/*
+ * A look-up the resolver never answers ends at the deadline with X'06'
+ * (the spec's "timeout"), not when the resolver gives up; the look-up
+ * left behind frees itself and its result once it returns (under
+ * SANITIZE=1, LeakSanitizer checks that at exit).
+ */
+static void
+test_dial_resolve_times_out_06(void **state)
+{
+	struct socks5_addr	 dst;
+	struct dial_addrs	 a;
+	const char		*why = NULL;
+	uint8_t			 rep = 0;
+	int64_t			 t0, ms;
+	int			 i;
+
+	(void)state;
+	memset(&dst, 0, sizeof(dst));
+	dst.atyp = SOCKS5_ATYP_DOMAIN;
+	snprintf(dst.name, sizeof(dst.name), "%s", HANG_NAME);
+	dst.port = 80;
+	t0 = mech_now_ms();
+	assert_int_equal(dial_resolve(&dst, t0 + 200, &a, &rep, &why), -1);
+	ms = mech_now_ms() - t0;
+	assert_true(ms >= 190 && ms < 2000);
+	assert_int_equal(rep, SOCKS5_REP_TTL_EXPIRED);
+	assert_int_equal(a.n, 0);
+	assert_int_equal(dial_lookup_count(), 1);	/* still waiting */
+
+	hang_let_go();
+	for (i = 0; i < 200 && dial_lookup_count() > 0; i++)
+		usleep(10 * 1000);
+	assert_int_equal(dial_lookup_count(), 0);
+}
+
+/* A name that resolves in time, and a deadline already past. */
+static void
+test_dial_resolve_name_in_time(void **state)
+{
+	struct socks5_addr	 dst;
+	struct dial_addrs	 a;
+	const char		*why = NULL;
+	uint8_t			 rep = 0;
+	int			 i;
+
+	(void)state;
+	memset(&dst, 0, sizeof(dst));
+	dst.atyp = SOCKS5_ATYP_DOMAIN;
+	snprintf(dst.name, sizeof(dst.name), "localhost");
+	dst.port = 80;
+	assert_int_equal(dial_resolve(&dst, mech_now_ms() + 5000, &a, &rep,
+	    &why), 0);
+	assert_true(a.n >= 1);
+	assert_int_equal(addr_port((struct sockaddr *)&a.v[0]), 80);
+	/* The helper thread may still be on its way out. */
+	for (i = 0; i < 200 && dial_lookup_count() > 0; i++)
+		usleep(10 * 1000);
+	assert_int_equal(dial_lookup_count(), 0);
 }
 
 /* A listener on a loopback address of family af; returns its port. */
@@ -291,6 +398,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dial_order_table),
 		cmocka_unit_test(test_dial_resolve_literals),
+		cmocka_unit_test(test_dial_resolve_times_out_06),
+		cmocka_unit_test(test_dial_resolve_name_in_time),
 		cmocka_unit_test(test_dial_connect_happy_eyeballs_skips_black_hole),
 		cmocka_unit_test(test_dial_connect_refused_reports_05),
 		cmocka_unit_test(test_dial_connect_black_hole_times_out_06),
