@@ -571,23 +571,26 @@ socks5_addr_to_sockaddr(const struct socks5_addr *in, struct sockaddr *sa,
 }
 
 /*
- * errno -> REP, for the gateway reporting a failed connect() or look-up:
+ * errno -> REP, for the gateway reporting a failed connect(), socket(),
+ * listen or look-up, as issue 2's table has it:
  *
  *	0				X'00' succeeded
- *	EACCES, EPERM			X'02' not allowed (a firewall said no)
- *	ENETUNREACH, ENETDOWN		X'03' network unreachable
+ *	EACCES, EPERM			X'02' not allowed (a local firewall
+ *					      rule said no: a ruleset too)
+ *	ENETUNREACH, ENETDOWN,		X'03' network unreachable
+ *	EAFNOSUPPORT			      (no IPv6 or no IPv4 on this host)
  *	EHOSTUNREACH, EHOSTDOWN,	X'04' host unreachable
  *	ENOENT, ENXIO
  *	ECONNREFUSED			X'05' connection refused
  *	ETIMEDOUT			X'06' TTL expired (the RFC's timeout)
- *	EOPNOTSUPP			X'07' command not supported
- *	EAFNOSUPPORT			X'08' address type not supported
  *	anything else			X'01' general failure
  *
- * ENOENT and ENXIO stand for "no such host": the gateway maps the EAI_*
- * codes of getaddrinfo itself (EAI_NONAME, EAI_NODATA -> ENOENT) and
- * passes the errno here, so a name that does not resolve reads, as in
- * the spec, as an unreachable host.
+ * X'07' and X'08' are never an errno's: they answer a request whose
+ * command or address type the codec does not know (SOCKS5_ERR_COMMAND,
+ * SOCKS5_ERR_ATYP). ENOENT and ENXIO stand for "no such host": a caller
+ * with an EAI_* code of getaddrinfo (EAI_NONAME, EAI_NODATA) may pass
+ * them here, so a name that does not resolve reads, as in the spec, as
+ * an unreachable host.
  */
 uint8_t
 socks5_rep_from_errno(int err)
@@ -600,6 +603,7 @@ socks5_rep_from_errno(int err)
 		return SOCKS5_REP_NOT_ALLOWED;
 	case ENETUNREACH:
 	case ENETDOWN:
+	case EAFNOSUPPORT:
 		return SOCKS5_REP_NET_UNREACHABLE;
 	case EHOSTUNREACH:
 	case EHOSTDOWN:
@@ -610,10 +614,6 @@ socks5_rep_from_errno(int err)
 		return SOCKS5_REP_CONN_REFUSED;
 	case ETIMEDOUT:
 		return SOCKS5_REP_TTL_EXPIRED;
-	case EOPNOTSUPP:
-		return SOCKS5_REP_CMD_UNSUPPORTED;
-	case EAFNOSUPPORT:
-		return SOCKS5_REP_ATYP_UNSUPPORTED;
 	default:
 		return SOCKS5_REP_GENERAL_FAILURE;
 	}
@@ -636,7 +636,8 @@ socks5_rep_from_errno(int err)
  * A general failure or an unknown code becomes ECONNREFUSED: programs
  * already handle it (retry another address, or say "connection refused",
  * which is close to the truth), where EIO would read as a disk error.
- * With socks5_rep_from_errno this round-trips for every code except X'01'.
+ * With socks5_rep_from_errno this round-trips for X'00' and X'02' to
+ * X'06'; X'01', X'07' and X'08' do not come from an errno.
  */
 int
 socks5_errno_from_rep(uint8_t rep)

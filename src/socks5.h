@@ -206,8 +206,9 @@ int	socks5_addr_to_sockaddr(const struct socks5_addr *in,
 
 /*
  * The reply code that best reports a failed connect()'s errno, and back;
- * the tables are in socks5.c. ENOENT and ENXIO mean "no such host" (the
- * gateway maps getaddrinfo's EAI_* codes to them) and give X'04'. X'01'
+ * the tables are in socks5.c. ENOENT and ENXIO mean "no such host" and
+ * give X'04'; EAFNOSUPPORT (a family this host lacks) gives X'03'. No
+ * errno gives X'07' or X'08', which answer unparsable requests. X'01'
  * and unknown codes give ECONNREFUSED on the client side.
  */
 uint8_t	socks5_rep_from_errno(int err);

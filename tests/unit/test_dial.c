@@ -242,6 +242,48 @@ test_dial_resolve_name_in_time(void **state)
 	assert_int_equal(dial_lookup_count(), 0);
 }
 
+/*
+ * A host without IPv6: while no_ipv6 is set, socket(AF_INET6) fails as
+ * on a kernel without it. Like getaddrinfo above, this takes the place
+ * of libc's for the whole test binary.
+ */
+static int	no_ipv6;
+
+int
+socket(int domain, int type, int protocol)
+{
+	int (*real)(int, int, int);
+
+	if (no_ipv6 && domain == AF_INET6) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	*(void **)&real = dlsym(RTLD_NEXT, "socket");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real(domain, type, protocol);
+}
+
+/* Issue 2's table: a family the host lacks is "network unreachable". */
+static void
+test_dial_connect_no_ipv6_on_host_reports_03(void **state)
+{
+	struct dial_addrs	a;
+	struct dial_result	res;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	add(&a, "[2001:db8::1]:80");
+	no_ipv6 = 1;
+	assert_int_equal(dial_connect(&a, FAMILY_HAPPY_EYEBALLS, 250, 1000,
+	    &res), -1);
+	no_ipv6 = 0;
+	assert_int_equal(res.err, EAFNOSUPPORT);
+	assert_int_equal(res.rep, SOCKS5_REP_NET_UNREACHABLE);
+}
+
 /* A listener on a loopback address of family af; returns its port. */
 static int
 listener(int af, int backlog, uint16_t *port)
@@ -404,6 +446,7 @@ main(void)
 		cmocka_unit_test(test_dial_connect_refused_reports_05),
 		cmocka_unit_test(test_dial_connect_black_hole_times_out_06),
 		cmocka_unit_test(test_dial_connect_sequential_after_failure),
+		cmocka_unit_test(test_dial_connect_no_ipv6_on_host_reports_03),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
