@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -335,8 +336,7 @@ connect_gateway(int fd, const struct shim_conf *c,
 	int answered = 0;
 
 	/* socks64_connect() may get here before any hook has run. */
-	pthread_once(&connect_once, connect_init);
-	if (real_connect == NULL) {
+	if (!real_once(&connect_once, connect_init) || real_connect == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
@@ -502,11 +502,9 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	struct socks5_addr dst;
 	int saved = errno, r;
 
-	pthread_once(&connect_once, connect_init);
-	if (real_connect == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	/* Re-entered from dlsym while loading: the kernel's (real.c). */
+	if (!real_once(&connect_once, connect_init) || real_connect == NULL)
+		return (int)real_raw(SYS_connect, fd, (long)sa, len, 0, 0, 0);
 	if ((r = connect_classify(sa, len, &c, &dst)) == ROUTE_DIRECT) {
 		if (sa != NULL && len >= sizeof(sa_family_t) &&
 		    sa->sa_family == AF_UNSPEC)
@@ -542,11 +540,10 @@ getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	struct sockaddr *sa = addr.__sockaddr__;
 	struct sockreg_entry e;
 
-	pthread_once(&connect_once, connect_init);
-	if (real_getpeername == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!real_once(&connect_once, connect_init) ||
+	    real_getpeername == NULL)
+		return (int)real_raw(SYS_getpeername, fd, (long)sa, (long)len,
+		    0, 0, 0);
 	if (sa != NULL && len != NULL && sockreg_get(fd, &e) &&
 	    e.peerlen != 0) {
 		memcpy(sa, &e.peer, *len < e.peerlen ? *len : e.peerlen);
@@ -571,11 +568,10 @@ getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	union shim_sockaddr real, mine;
 	socklen_t rlen = sizeof(real), mlen;
 
-	pthread_once(&connect_once, connect_init);
-	if (real_getsockname == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!real_once(&connect_once, connect_init) ||
+	    real_getsockname == NULL)
+		return (int)real_raw(SYS_getsockname, fd, (long)sa, (long)len,
+		    0, 0, 0);
 	if (sa == NULL || len == NULL || !sockreg_get(fd, &e) ||
 	    e.family == 0 || real_getsockname(fd, &real.sa, &rlen) == -1 ||
 	    real.sa.sa_family == e.family)
@@ -600,7 +596,8 @@ connect_fastopen(int fd, const struct sockaddr *sa, socklen_t salen,
 	int r, type, saved = errno;
 
 	*done = 0;
-	pthread_once(&connect_once, connect_init);
+	if (!real_once(&connect_once, connect_init))
+		return 0;	/* loading: the real sendto's, see connect() */
 	if ((r = connect_classify(sa, salen, &c, &dst)) == ROUTE_DIRECT ||
 	    r == ROUTE_TRY) {
 		errno = saved;

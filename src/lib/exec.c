@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -188,15 +189,25 @@ exec_fill(char **argv, size_t n, const char *arg, va_list ap)
 	argv[n] = NULL;
 }
 
+/*
+ * Each hook loads the real functions first; one re-entered while they
+ * load (dlsym's allocation reaching a program's malloc) does not wait
+ * on itself: execve and execveat are then the kernel's (real.c), the
+ * library functions that have no single system call fail with ENOSYS.
+ */
+static int
+exec_load(void)
+{
+	return real_once(&exec_once, exec_init);
+}
+
 SHIM_EXPORT int
 execve(const char *path, char *const argv[], char *const envp[])
 {
-	pthread_once(&exec_once, exec_init);
+	if (!exec_load() || real_execve == NULL)
+		return (int)real_raw(SYS_execve, (long)path, (long)argv,
+		    (long)envp, 0, 0, 0);
 	exec_check(path, 0);
-	if (real_execve == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
 	return real_execve(path, argv, envp);
 }
 
@@ -209,12 +220,11 @@ execv(const char *path, char *const argv[])
 SHIM_EXPORT int
 execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	pthread_once(&exec_once, exec_init);
-	exec_check(file, 1);
-	if (real_execvpe == NULL) {
+	if (!exec_load() || real_execvpe == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
+	exec_check(file, 1);
 	return real_execvpe(file, argv, envp);
 }
 
@@ -229,10 +239,9 @@ posix_spawn(pid_t *pid, const char *path,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
     char *const argv[], char *const envp[])
 {
-	pthread_once(&exec_once, exec_init);
-	exec_check(path, 0);
-	if (real_posix_spawn == NULL)
+	if (!exec_load() || real_posix_spawn == NULL)
 		return ENOSYS;
+	exec_check(path, 0);
 	return real_posix_spawn(pid, path, fa, attr, argv, envp);
 }
 
@@ -241,22 +250,19 @@ posix_spawnp(pid_t *pid, const char *file,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
     char *const argv[], char *const envp[])
 {
-	pthread_once(&exec_once, exec_init);
-	exec_check(file, 1);
-	if (real_posix_spawnp == NULL)
+	if (!exec_load() || real_posix_spawnp == NULL)
 		return ENOSYS;
+	exec_check(file, 1);
 	return real_posix_spawnp(pid, file, fa, attr, argv, envp);
 }
 
 SHIM_EXPORT int
 fexecve(int fd, char *const argv[], char *const envp[])
 {
-	pthread_once(&exec_once, exec_init);
+	if (!exec_load() || real_fexecve == NULL)
+		return (int)real_raw(SYS_execveat, fd, (long)"", (long)argv,
+		    (long)envp, AT_EMPTY_PATH, 0);
 	exec_check_at(fd, "");
-	if (real_fexecve == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
 	return real_fexecve(fd, argv, envp);
 }
 
@@ -264,12 +270,10 @@ SHIM_EXPORT int
 execveat(int dirfd, const char *path, char *const argv[],
     char *const envp[], int flags)
 {
-	pthread_once(&exec_once, exec_init);
+	if (!exec_load() || real_execveat == NULL)
+		return (int)real_raw(SYS_execveat, dirfd, (long)path,
+		    (long)argv, (long)envp, flags, 0);
 	exec_check_at(dirfd, path);
-	if (real_execveat == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
 	return real_execveat(dirfd, path, argv, envp, flags);
 }
 

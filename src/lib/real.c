@@ -1,15 +1,36 @@
 /*
- * real.c - finding the real libc functions behind the interposers.
+ * real.c - finding the real libc functions behind the interposers, and
+ * what a hook does while it cannot know them yet.
  *
  * dlsym(RTLD_NEXT) from inside the shim names the next object in the
  * search order that defines the symbol, normally libc. If the answer is
  * inside this very library (the shim loaded twice, or linked in and
  * preloaded), calling it would recurse forever, so it is refused.
+ *
+ * dlsym itself may allocate, and a program's own malloc (Firefox's
+ * jemalloc, a leak checker) may read a file, write a message or close a
+ * descriptor while it starts: the hook it reaches is then re-entered on
+ * the thread that is resolving its real symbols. That call cannot wait
+ * for the initialisation it is part of, and failing it would show the
+ * program a spurious error, so it is made as the raw system call.
  */
 #include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #include "shim.h"
+
+void *(*real_resolver)(void *, const char *) = dlsym;
+
+/*
+ * Set while this thread runs one of the hooks' initialisations: any
+ * hook reached from inside it (through dlsym's allocation) is a
+ * re-entry. One flag for all of them: such a call goes straight to the
+ * kernel and touches no other part of the shim, so it cannot start a
+ * second initialisation either.
+ */
+static _Thread_local int real_initing;
 
 /* Any address inside this library identifies it for dladdr(). */
 static int
@@ -28,8 +49,101 @@ real_symbol(const char *symbol)
 {
 	void *fn;
 
-	fn = dlsym(RTLD_NEXT, symbol);
+	fn = real_resolver(RTLD_NEXT, symbol);
 	if (fn == NULL || real_is_ours(fn))
 		return NULL;
 	return fn;
+}
+
+int
+real_once(pthread_once_t *once, void (*init)(void))
+{
+	int saved = errno;
+
+	if (real_initing)
+		return 0;
+	real_initing = 1;
+	pthread_once(once, init);
+	real_initing = 0;
+	errno = saved;
+	return 1;
+}
+
+/*
+ * The system call instruction of each architecture, with the kernel's
+ * register convention; the result is the kernel's (-4095..-1: -errno).
+ * libc's syscall() cannot serve: it is interposed by this very library.
+ */
+#if defined(__x86_64__)
+#define REAL_RAW	1
+static long
+real_trap(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+	long ret;
+
+	__asm__ volatile ("syscall"
+	    : "=a"(ret)
+	    : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+	    : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+#define REAL_RAW	1
+static long
+real_trap(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a1;
+	register long x1 __asm__("x1") = a2;
+	register long x2 __asm__("x2") = a3;
+	register long x3 __asm__("x3") = a4;
+	register long x4 __asm__("x4") = a5;
+	register long x5 __asm__("x5") = a6;
+
+	__asm__ volatile ("svc 0"
+	    : "+r"(x0)
+	    : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+	    : "memory", "cc");
+	return x0;
+}
+#elif defined(__riscv) && __riscv_xlen == 64
+#define REAL_RAW	1
+static long
+real_trap(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	register long r7 __asm__("a7") = nr;
+	register long r0 __asm__("a0") = a1;
+	register long r1 __asm__("a1") = a2;
+	register long r2 __asm__("a2") = a3;
+	register long r3 __asm__("a3") = a4;
+	register long r4 __asm__("a4") = a5;
+	register long r5 __asm__("a5") = a6;
+
+	__asm__ volatile ("ecall"
+	    : "+r"(r0)
+	    : "r"(r7), "r"(r1), "r"(r2), "r"(r3), "r"(r4), "r"(r5)
+	    : "memory");
+	return r0;
+}
+#endif
+
+long
+real_raw(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+#ifdef REAL_RAW
+	long r = real_trap(nr, a1, a2, a3, a4, a5, a6);
+
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+#else
+	(void)nr; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; (void)a6;
+	errno = ENOSYS;
+	return -1;
+#endif
 }

@@ -10,6 +10,7 @@
 #define SOCKS64_SHIM_H
 
 #include <netdb.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -35,6 +36,27 @@
  * another library's constructor may call a hook before ours ran.
  */
 void	*real_symbol(const char *symbol);
+/*
+ * Runs init under once, as every hook file's loader does, and returns
+ * 1 once it has run; returns 0 at once, without waiting, if this thread
+ * is already inside one of these initialisations (a hook re-entered
+ * from dlsym's allocation): the caller then does its work with
+ * real_raw. errno is kept.
+ */
+int	real_once(pthread_once_t *once, void (*init)(void));
+/*
+ * The system call nr made directly, not through libc (whose syscall()
+ * is one of our hooks). Returns the result, or -1 with errno set as
+ * libc's syscall() would; -1/ENOSYS on an architecture without the
+ * instruction written out here (x86-64, AArch64 and RISC-V 64 have it).
+ */
+long	real_raw(long nr, long a1, long a2, long a3, long a4, long a5,
+	    long a6);
+/*
+ * What real_symbol asks: dlsym. A test seam: a test sets it before any
+ * hook has run, to re-enter the hooks from inside their initialisation.
+ */
+extern void *(*real_resolver)(void *, const char *);
 
 /* ---------------------------------------------------------------- */
 /* idmap.c: a 64-bit key -> pointer hash map (caller locks)           */

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -117,9 +118,12 @@ static void
 sockreg_close_ctl(struct sockreg_entry *e)
 {
 	if (e->ctl >= 0 && e->ctl_cookie != 0 &&
-	    sockreg_cookie(e->ctl) == e->ctl_cookie &&
-	    sockreg_real_close != NULL)
-		sockreg_real_close(e->ctl);
+	    sockreg_cookie(e->ctl) == e->ctl_cookie) {
+		if (sockreg_real_close != NULL)
+			sockreg_real_close(e->ctl);
+		else
+			(void)real_raw(SYS_close, e->ctl, 0, 0, 0, 0, 0);
+	}
 	e->ctl = -1;
 	e->ctl_cookie = 0;
 }
@@ -206,7 +210,8 @@ sockreg_set_peer(int fd, const struct sockaddr *peer, socklen_t len,
 
 	if (len > sizeof(e->peer))
 		return -1;
-	pthread_once(&sockreg_once, sockreg_init);
+	if (!real_once(&sockreg_once, sockreg_init))
+		return -1;
 	pthread_mutex_lock(&sockreg_lock);
 	if ((e = sockreg_find(fd, cookie, 1)) != NULL) {
 		memcpy(&e->peer, peer, len);
@@ -267,7 +272,8 @@ sockreg_set_udp(int fd, int family, int ctl, uint64_t ctl_cookie,
 
 	if (relaylen > sizeof(e->relay))
 		return -1;
-	pthread_once(&sockreg_once, sockreg_init);
+	if (!real_once(&sockreg_once, sockreg_init))
+		return -1;
 	pthread_mutex_lock(&sockreg_lock);
 	if ((e = sockreg_find(fd, cookie, 1)) != NULL) {
 		/* Another thread's association, or a dead one: ours now. */
@@ -340,21 +346,21 @@ sockreg_close(int fd)
 	pthread_mutex_unlock(&sockreg_lock);
 }
 
-/* As udp_load: a close() from inside sockreg_init must not wait on it. */
-static _Thread_local int sockreg_initing;
-
+/*
+ * A close() reached from inside the shim's own initialisation (a
+ * program's malloc started by dlsym) cannot wait for it, nor can one
+ * with no libc close() found: the kernel's, raw (real.c). The entry is
+ * dropped all the same: sockreg_maybe is 0 until some thread has
+ * finished loading and registered a socket, and no hook holds the lock
+ * while it loads.
+ */
 SHIM_EXPORT int
 close(int fd)
 {
-	if (!sockreg_initing) {
-		sockreg_initing = 1;
-		pthread_once(&sockreg_once, sockreg_init);
-		sockreg_initing = 0;
-	}
+	int loaded = real_once(&sockreg_once, sockreg_init);
+
 	sockreg_close(fd);
-	if (sockreg_real_close == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!loaded || sockreg_real_close == NULL)
+		return (int)real_raw(SYS_close, fd, 0, 0, 0, 0, 0);
 	return sockreg_real_close(fd);
 }

@@ -106,26 +106,16 @@ udp_init(void)
 }
 
 /*
- * read, write, close and syscall are what a malloc implementation may
- * call while it starts, and dlsym() may be what started it: a hook
- * reached from inside udp_init on the same thread must not wait on
- * udp_once (it would wait for itself). It goes on with the pointers
- * not yet set, and the hook answers ENOSYS; that one early call fails
- * rather than the process hanging.
+ * 1 once the real functions are loaded; 0 while this thread is
+ * resolving them itself (read, write and syscall are what a program's
+ * malloc may call while dlsym allocates): the hook then makes its
+ * system call raw (real.c), so the program sees the kernel's answer,
+ * not ENOSYS, and nothing waits on itself. errno is kept.
  */
-static _Thread_local int udp_initing;
-
-static void
+static int
 udp_load(void)
 {
-	int saved = errno;
-
-	if (udp_initing)
-		return;
-	udp_initing = 1;
-	pthread_once(&udp_once, udp_init);
-	udp_initing = 0;
-	errno = saved;
+	return real_once(&udp_once, udp_init);
 }
 
 static int
@@ -713,11 +703,9 @@ sendto(int fd, const void *buf, size_t len, int flags,
 	ssize_t n;
 	int done;
 
-	udp_load();
-	if (real_sendto == NULL || real_sendmsg == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_sendto == NULL || real_sendmsg == NULL)
+		return real_raw(SYS_sendto, fd, (long)buf, (long)len, flags,
+		    (long)sa, alen);
 	if (sa != NULL && (flags & MSG_FASTOPEN)) {
 		if (connect_fastopen(fd, sa, alen, &done) == -1)
 			return -1;
@@ -738,11 +726,8 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 	ssize_t n;
 	int done;
 
-	udp_load();
-	if (real_sendmsg == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_sendmsg == NULL)
+		return real_raw(SYS_sendmsg, fd, (long)msg, flags, 0, 0, 0);
 	if (msg == NULL)
 		return real_sendmsg(fd, msg, flags);
 	if (msg->msg_name != NULL && (flags & MSG_FASTOPEN)) {
@@ -768,11 +753,9 @@ send(int fd, const void *buf, size_t len, int flags)
 	struct iovec iov;
 	ssize_t n;
 
-	udp_load();
-	if (real_send == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_send == NULL)
+		return real_raw(SYS_sendto, fd, (long)buf, (long)len, flags, 0,
+		    0);
 	if (!sockreg_maybe(fd))
 		return real_send(fd, buf, len, flags);
 	udp_msg(&m, &iov, buf, len, NULL, 0);
@@ -789,11 +772,8 @@ write(int fd, const void *buf, size_t len)
 	struct iovec iov;
 	ssize_t n;
 
-	udp_load();
-	if (real_write == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_write == NULL)
+		return real_raw(SYS_write, fd, (long)buf, (long)len, 0, 0, 0);
 	if (!sockreg_maybe(fd))
 		return real_write(fd, buf, len);
 	udp_msg(&m, &iov, buf, len, NULL, 0);
@@ -815,11 +795,9 @@ sendmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags)
 	unsigned int i;
 	ssize_t n;
 
-	udp_load();
-	if (real_sendmmsg == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_sendmmsg == NULL)
+		return (int)real_raw(SYS_sendmmsg, fd, (long)v, vlen, flags, 0,
+		    0);
 	if (vlen == 0 || v == NULL || udp_route(fd, v[0].msg_hdr.msg_name,
 	    v[0].msg_hdr.msg_namelen, &c, &dst) == ROUTE_DIRECT)
 		return real_sendmmsg(fd, v, vlen, flags);
@@ -836,11 +814,8 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t n;
 
-	udp_load();
-	if (real_recvmsg == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_recvmsg == NULL)
+		return real_raw(SYS_recvmsg, fd, (long)msg, flags, 0, 0, 0);
 	if (msg != NULL && udp_recv(fd, msg, flags, &n))
 		return n;
 	return real_recvmsg(fd, msg, flags);
@@ -855,11 +830,9 @@ recvfrom(int fd, void *buf, size_t len, int flags,
 	struct iovec iov;
 	ssize_t n;
 
-	udp_load();
-	if (real_recvfrom == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_recvfrom == NULL)
+		return real_raw(SYS_recvfrom, fd, (long)buf, (long)len, flags,
+		    (long)sa, (long)alen);
 	if (!sockreg_maybe(fd))
 		return real_recvfrom(fd, buf, len, flags, sa, alen);
 	udp_msg(&m, &iov, buf, len, sa, sa != NULL && alen != NULL ?
@@ -878,11 +851,9 @@ recv(int fd, void *buf, size_t len, int flags)
 	struct iovec iov;
 	ssize_t n;
 
-	udp_load();
-	if (real_recv == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_recv == NULL)
+		return real_raw(SYS_recvfrom, fd, (long)buf, (long)len, flags,
+		    0, 0);
 	if (!sockreg_maybe(fd))
 		return real_recv(fd, buf, len, flags);
 	udp_msg(&m, &iov, buf, len, NULL, 0);
@@ -903,11 +874,8 @@ read(int fd, void *buf, size_t len)
 	struct iovec iov;
 	ssize_t n;
 
-	udp_load();
-	if (real_read == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_read == NULL)
+		return real_raw(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
 	if (!sockreg_maybe(fd))
 		return real_read(fd, buf, len);
 	udp_msg(&m, &iov, buf, len, NULL, 0);
@@ -930,11 +898,9 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
 	unsigned int i;
 	ssize_t n;
 
-	udp_load();
-	if (real_recvmmsg == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (!udp_load() || real_recvmmsg == NULL)
+		return (int)real_raw(SYS_recvmmsg, fd, (long)v, vlen, flags,
+		    (long)timeout, 0);
 	if (vlen == 0 || v == NULL || (flags & MSG_ERRQUEUE) ||
 	    !sockreg_maybe(fd) || !sockreg_get(fd, &e) || e.relaylen == 0)
 		return real_recvmmsg(fd, v, vlen, flags, timeout);
@@ -967,16 +933,14 @@ syscall(long number, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	udp_load();
+	/* Re-entered while loading, or no libc syscall(): the kernel's. */
+	if (!udp_load() || real_syscall == NULL)
+		return real_raw(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (number == SYS_sendmmsg)
 		return sendmmsg((int)a[0], (struct mmsghdr *)a[1],
 		    (unsigned int)a[2], (int)a[3]);
 	if (number == SYS_recvmmsg)
 		return recvmmsg((int)a[0], (struct mmsghdr *)a[1],
 		    (unsigned int)a[2], (int)a[3], (struct timespec *)a[4]);
-	if (real_syscall == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
 	return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
