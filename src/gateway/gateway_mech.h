@@ -48,7 +48,9 @@ int	listen_inherit(struct listen_set *ls);
  * Makes ls listen on exactly the addresses of c: keeps the sockets
  * already bound to an address still listed, opens the new ones and
  * closes the rest. Inherited sockets are left alone. Returns the number
- * of addresses that could not be opened (each logged).
+ * of addresses that could not be opened (each logged), or -1 when not
+ * one of them could: ls then listens where it did before (reopened if
+ * the old sockets had to be closed to free an address).
  */
 int	listen_reconcile(struct listen_set *ls, const struct gw_conf *c);
 void	listen_close_all(struct listen_set *ls);

@@ -165,12 +165,14 @@ listen_inherit(struct listen_set *ls)
 }
 
 /*
- * Opens the listens of c that ls does not have; returns how many failed.
- * quiet: a first try whose failures are tried and logged again later.
+ * Opens the listens of c that ls does not have; returns how many failed,
+ * and how many of those for an address in use in *inuse (NULL: not
+ * wanted). quiet: a first try whose failures are tried and logged again
+ * later.
  */
 static int
 listen_open_missing(struct listen_set *ls, const struct gw_conf *c,
-    int quiet)
+    int quiet, int *inuse)
 {
 	const struct sockaddr	*sa;
 	char			 buf[ADDR_STRLEN];
@@ -186,6 +188,8 @@ listen_open_missing(struct listen_set *ls, const struct gw_conf *c,
 			continue;
 		addr_format(sa, buf, sizeof(buf));
 		if ((fd = listen_open(sa, c->listen_lens[i])) == -1) {
+			if (inuse != NULL && errno == EADDRINUSE)
+				(*inuse)++;
 			if (!quiet)
 				log_warn("listen %s", buf);
 			failed++;
@@ -202,12 +206,83 @@ listen_open_missing(struct listen_set *ls, const struct gw_conf *c,
 	return failed;
 }
 
+/* Whether l listens on one of c's addresses. */
+static int
+listen_wanted(const struct listener *l, const struct gw_conf *c)
+{
+	size_t	j;
+
+	for (j = 0; j < c->nlistens; j++)
+		if (addr_equal((const struct sockaddr *)&l->ss,
+		    (const struct sockaddr *)&c->listens[j], 1))
+			return 1;
+	return 0;
+}
+
+static int
+listen_any_wanted(const struct listen_set *ls, const struct gw_conf *c)
+{
+	size_t	i;
+
+	for (i = 0; i < ls->n; i++)
+		if (listen_wanted(&ls->v[i], c))
+			return 1;
+	return 0;
+}
+
+/* Closes the listeners of ls that c does not list. */
+static void
+listen_drop_unwanted(struct listen_set *ls, const struct gw_conf *c)
+{
+	char	buf[ADDR_STRLEN];
+	size_t	i, kept;
+
+	for (i = kept = 0; i < ls->n; i++) {
+		if (listen_wanted(&ls->v[i], c)) {
+			ls->v[kept++] = ls->v[i];
+			continue;
+		}
+		log_info("no longer listening on %s", addr_format(
+		    (struct sockaddr *)&ls->v[i].ss, buf, sizeof(buf)));
+		close(ls->v[i].fd);
+	}
+	ls->n = kept;
+}
+
+/*
+ * Listens again on the n addresses of old (those just closed), after
+ * none of a new config's could be opened; each failure is logged.
+ */
+static void
+listen_restore(struct listen_set *ls, const struct listener *old, size_t n)
+{
+	char	buf[ADDR_STRLEN];
+	size_t	i;
+	int	fd;
+
+	for (i = 0; i < n; i++) {
+		addr_format((const struct sockaddr *)&old[i].ss, buf,
+		    sizeof(buf));
+		if ((fd = listen_open((const struct sockaddr *)&old[i].ss,
+		    old[i].sslen)) == -1 || listen_add(ls, fd, 0) == -1) {
+			log_warn("listen %s again", buf);
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		log_info("listening on %s again", buf);
+	}
+	if (ls->n == 0 && n > 0)
+		log_error("listening nowhere: the old addresses could not be "
+		    "opened again");
+}
+
 int
 listen_reconcile(struct listen_set *ls, const struct gw_conf *c)
 {
-	char	buf[ADDR_STRLEN];
-	size_t	i, j, kept;
-	int	wanted;
+	struct listener	*old = NULL;
+	size_t		 i, nold;
+	int		 failed, inuse = 0;
 
 	for (i = 0; i < ls->n; i++)
 		if (ls->v[i].inherited)
@@ -218,21 +293,39 @@ listen_reconcile(struct listen_set *ls, const struct gw_conf *c)
 	 * without a listener. An address still taken by one about to go
 	 * (0.0.0.0:1080 replaced by 127.0.0.1:1080) is tried again after.
 	 */
-	(void)listen_open_missing(ls, c, 1);
-	for (i = kept = 0; i < ls->n; i++) {
-		for (j = 0, wanted = 0; j < c->nlistens && !wanted; j++)
-			wanted = addr_equal((struct sockaddr *)&ls->v[i].ss,
-			    (const struct sockaddr *)&c->listens[j], 1);
-		if (wanted) {
-			ls->v[kept++] = ls->v[i];
-			continue;
-		}
-		log_info("no longer listening on %s", addr_format(
-		    (struct sockaddr *)&ls->v[i].ss, buf, sizeof(buf)));
-		close(ls->v[i].fd);
+	(void)listen_open_missing(ls, c, 1, &inuse);
+	/* Not one opened, and none for being in use: log why, keep all. */
+	if (!listen_any_wanted(ls, c) && inuse == 0) {
+		(void)listen_open_missing(ls, c, 0, NULL);
+		if (!listen_any_wanted(ls, c))
+			return -1;
 	}
-	ls->n = kept;
-	return listen_open_missing(ls, c, 0);
+	if (listen_any_wanted(ls, c)) {
+		listen_drop_unwanted(ls, c);
+		return listen_open_missing(ls, c, 0, NULL);
+	}
+
+	/*
+	 * Perhaps the old listeners hold them: close those and try again,
+	 * and if that fails too, listen where we did before: a reload must
+	 * not leave the daemon deaf.
+	 */
+	nold = ls->n;
+	if (nold > 0 && (old = malloc(nold * sizeof(*old))) == NULL) {
+		log_warn("reconciling listeners");
+		return -1;
+	}
+	if (nold > 0)
+		memcpy(old, ls->v, nold * sizeof(*old));
+	listen_drop_unwanted(ls, c);
+	failed = listen_open_missing(ls, c, 0, NULL);
+	if (ls->n > 0) {
+		free(old);
+		return failed;
+	}
+	listen_restore(ls, old, nold);
+	free(old);
+	return -1;
 }
 
 void

@@ -44,6 +44,8 @@ struct main_opts {
  */
 static struct gw_conf	*main_conf;
 static struct listen_set main_listeners;
+/* Socket-activated: systemd's sockets are used and "listen" is not. */
+static int		 main_activated;
 
 static void __attribute__((noreturn))
 main_usage(int status)
@@ -135,6 +137,16 @@ main_load(const struct main_opts *o, struct conf_errors *errs)
 	for (i = 0; i < o->nnets; i++)
 		if (conf_add_client_net(c, o->nets[i], &why) == -1)
 			conf_error(errs, 0, "-a %s: %s", o->nets[i], why);
+	/*
+	 * A daemon that listens nowhere serves no one: an error, not a
+	 * start (or reload) that succeeds and then does nothing. -t cannot
+	 * know whether the daemon will be socket-activated, so it asks for
+	 * a listen too.
+	 */
+	errs->file = o->conf_path != NULL ? o->conf_path : "gatewayd";
+	if (c->nlistens == 0 && !main_activated)
+		conf_error(errs, 0, "no listen address: add a 'listen' line "
+		    "or give -l (only socket activation needs none)");
 	if (errs->count != before) {
 		conf_unref(c);
 		return NULL;
@@ -260,14 +272,20 @@ main_reload(const struct main_opts *o)
 		    "kept");
 		return;
 	}
+	/* Before the new config takes over: a reload may not leave us deaf. */
+	if (listen_reconcile(&main_listeners, c) == -1) {
+		conf_unref(c);
+		log_warnx("reload refused: none of its listen addresses could "
+		    "be opened; configuration kept");
+		sdnotify("READY=1\nSTATUS=reload refused; old configuration "
+		    "kept");
+		return;
+	}
 	old = main_conf;
 	main_conf = c;
 	conf_unref(old);
 	main_log_setup(o, c);
 	main_raise_nofile(c->max_clients);
-	(void)listen_reconcile(&main_listeners, c);
-	if (main_listeners.n == 0)
-		log_warnx("reloaded, but listening nowhere");
 	sdnotify("READY=1\nSTATUS=reloaded; %zu listeners", main_listeners.n);
 }
 
@@ -398,6 +416,10 @@ main(int argc, char **argv)
 	/* Until the daemon is set up, errors go where the user sees them. */
 	log_init("gatewayd", LOG_TARGET_STDERR,
 	    o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	/* First, so the config is judged knowing whether it must listen. */
+	if ((inherited = listen_inherit(&main_listeners)) == -1)
+		return 1;
+	main_activated = inherited > 0;
 	if ((main_conf = main_load(&o, &errs)) == NULL) {
 		fputs(errs.text, stderr);
 		return 1;
@@ -405,14 +427,9 @@ main(int argc, char **argv)
 	sigfd = main_signals();
 	main_raise_nofile(main_conf->max_clients);
 
-	if ((inherited = listen_inherit(&main_listeners)) == -1)
-		return 1;
-	if (inherited == 0 &&
-	    listen_reconcile(&main_listeners, main_conf) > 0 &&
-	    main_listeners.n == 0)
-		fatalx("no address to listen on could be opened");
-	if (main_listeners.n == 0)
-		fatalx("no address to listen on");
+	if (!main_activated &&
+	    listen_reconcile(&main_listeners, main_conf) == -1)
+		fatalx("none of the listen addresses could be opened");
 	if (inherited > 0 && main_conf->nlistens > 0)
 		log_info("sockets from systemd used; listen addresses of the "
 		    "configuration ignored");

@@ -283,9 +283,25 @@ test_check_password_config_with_users_file(void **state)
 	assert_int_equal(h_crypt("secret", "$6$", hash, sizeof(hash)), 0);
 	assert_int_equal(h_write_file(users, "# made by it_cli\nalice:%s\n",
 	    hash), 0);
-	assert_int_equal(h_write_file(conf, "client pass from 127.0.0.0/8\n"
+	assert_int_equal(h_write_file(conf, "listen 127.0.0.1:1080\n"
+	    "client pass from 127.0.0.0/8\n"
 	    "auth password\nusers-file %s\npass to any\n", users), 0);
 	rc = gw_run("-t", "-c", conf, NULL);
+	if (rc != 0)
+		show();
+	assert_int_equal(rc, 0);
+}
+
+/* -l supplies what a file without "listen" lacks. */
+static void
+test_check_listen_from_command_line(void **state)
+{
+	char	path[PATH_MAX];
+	int	rc;
+
+	(void)state;
+	h_srcpath(path, sizeof(path), "tests/fixtures/it/bad-nolisten.conf");
+	rc = gw_run("-t", "-c", path, "-l", "127.0.0.1:1080", NULL);
 	if (rc != 0)
 		show();
 	assert_int_equal(rc, 0);
@@ -304,6 +320,7 @@ test_check_every_family_value(void **state)
 	h_tmp(conf, sizeof(conf), "cli-family.conf");
 	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
 		assert_int_equal(h_write_file(conf, "family %s\n"
+		    "listen 127.0.0.1:1080\n"
 		    "client pass from any\npass to any\n", fam[i]), 0);
 		rc = gw_run("-t", "-c", conf, NULL);
 		if (rc != 0) {
@@ -328,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_check_good_fixtures_pass),
 		cmocka_unit_test(test_check_bad_fixtures_fail_with_file_line),
 		cmocka_unit_test(test_check_password_config_with_users_file),
+		cmocka_unit_test(test_check_listen_from_command_line),
 		cmocka_unit_test(test_check_every_family_value),
 	};
 

@@ -280,6 +280,85 @@ test_sighup_applies_new_listen(void **state)
 	assert_int_equal(fd, -1);
 }
 
+/* Starts gw on a listen of its config; returns the port. */
+static uint16_t
+start_on_conf_listen(void)
+{
+	char	text[128];
+
+	gw.conf_listen = 1;
+	gw.port = h_free_port("127.0.0.1");
+	assert_int_not_equal(gw.port, 0);
+	snprintf(text, sizeof(text), "listen 127.0.0.1:%u\npass to any\n",
+	    gw.port);
+	write_conf(text);
+	start();
+	return gw.port;
+}
+
+/* After a refused reload the old listener still serves the old rules. */
+static void
+still_serves_old_config(void)
+{
+	h_sleep_ms(300);
+	assert_true(h_proc_alive(&gw.proc));
+	assert_true(rep_becomes(&gw, echo_port, SOCKS5_REP_SUCCEEDED, 3000));
+}
+
+/* A reload that would listen nowhere is refused; the old config stays. */
+static void
+test_sighup_refuses_config_without_listen(void **state)
+{
+	(void)state;
+	start_on_conf_listen();
+	write_conf("block to any\n");
+	assert_int_equal(h_gw_signal(&gw, SIGHUP), 0);
+	assert_true(h_log_wait(gw.log, "no listen address", 3000));
+	assert_true(h_log_wait(gw.log, "configuration kept", 3000));
+	still_serves_old_config();
+}
+
+/*
+ * Its only listen cannot be opened (192.0.2.1 is no address of this
+ * host): refused, and the old socket was never closed meanwhile.
+ */
+static void
+test_sighup_refuses_listen_that_cannot_be_opened(void **state)
+{
+	char	text[128];
+
+	(void)state;
+	start_on_conf_listen();
+	snprintf(text, sizeof(text), "listen 192.0.2.1:%u\nblock to any\n",
+	    gw.port);
+	write_conf(text);
+	assert_int_equal(h_gw_signal(&gw, SIGHUP), 0);
+	assert_true(h_log_wait(gw.log, "reload refused", 3000));
+	assert_false(h_log_has(gw.log, "no longer listening"));
+	still_serves_old_config();
+}
+
+/*
+ * Its only listen is taken by another program: the old listener is
+ * closed in case it was the one holding it, and opened again when that
+ * does not help.
+ */
+static void
+test_sighup_refuses_listen_in_use_and_listens_again(void **state)
+{
+	char	text[128];
+
+	(void)state;
+	start_on_conf_listen();
+	snprintf(text, sizeof(text), "listen 127.0.0.1:%u\nblock to any\n",
+	    hold_port);
+	write_conf(text);
+	assert_int_equal(h_gw_signal(&gw, SIGHUP), 0);
+	assert_true(h_log_wait(gw.log, "reload refused", 3000));
+	assert_true(h_log_has(gw.log, "again"));
+	still_serves_old_config();
+}
+
 static void
 exits_zero_on(int sig)
 {
@@ -681,6 +760,9 @@ main(void)
 		T(test_sighup_with_broken_config_keeps_old),
 		T(test_sighup_keeps_command_line_listen),
 		T(test_sighup_applies_new_listen),
+		T(test_sighup_refuses_config_without_listen),
+		T(test_sighup_refuses_listen_that_cannot_be_opened),
+		T(test_sighup_refuses_listen_in_use_and_listens_again),
 		T(test_sigterm_when_idle_exits_zero),
 		T(test_sigint_when_idle_exits_zero),
 		T(test_sigterm_with_open_relay_exits_zero_within_shutdown_timeout),
