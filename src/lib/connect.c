@@ -428,6 +428,86 @@ connect_udp(int fd, int domain, const struct shim_conf *c,
 }
 
 /*
+ * A non-blocking connect through a single gateway: the TCP connect to
+ * it is started and the SOCKS exchange left to pending.c, which the
+ * program's poll, select or epoll drive. Returns -1/EINPROGRESS, or -1
+ * with the error (the socket then a fresh one of its own family).
+ */
+static int
+connect_async(int fd, const struct shim_conf *c,
+    const struct socks5_addr *dst)
+{
+	const struct shim_path *p = &c->paths[0];
+	struct sockaddr_storage gw;
+	socklen_t gwlen, len = sizeof(int);
+	int domain, type, protocol, r, err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type,
+	    &len)) == -1 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_PROTOCOL,
+	    &protocol, &len)) == -1)
+		return -1;
+	if (!connect_reach(fd, domain, &p->addr, p->addr_len, &gw, &gwlen)) {
+		if (connect_replace(fd, p->addr.ss_family, type, protocol) ==
+		    -1)
+			return -1;
+		gw = p->addr;
+		gwlen = p->addr_len;
+	}
+	do
+		r = real_connect(fd, (struct sockaddr *)&gw, gwlen);
+	while (r == -1 && errno == EINTR);
+	if ((r == 0 || errno == EINPROGRESS) &&
+	    pending_start(fd, c, dst) == 0) {
+		errno = EINPROGRESS;
+		return -1;
+	}
+	err = errno;
+	(void)connect_replace(fd, domain, type, protocol);
+	errno = err;
+	return -1;
+}
+
+/*
+ * A connect() on a socket whose exchange is pending (pending.c), as the
+ * kernel answers on a connecting one: EALREADY while it goes on; its
+ * error once it failed (read once); a failed one whose error was read
+ * becomes a fresh socket of its own family for the new attempt.
+ * Returns 1 with *r set if answered here, 0 to go on.
+ */
+static int
+connect_again(int fd, int *r)
+{
+	struct sockreg_entry e;
+	socklen_t len = sizeof(int);
+	int st, err = 0, domain, type, protocol;
+
+	if ((st = pending_state(fd, &err)) == PENDING_NONE)
+		return 0;
+	*r = -1;
+	if (st == PENDING_WAIT) {
+		errno = EALREADY;
+		return 1;
+	}
+	if ((err = pending_take_error(fd)) != 0) {
+		errno = err;
+		return 1;
+	}
+	pending_close(fd);
+	sockreg_forget_peer(fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type,
+	    &len)) == -1 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_PROTOCOL,
+	    &protocol, &len)) == -1 ||
+	    connect_replace(fd, sockreg_get(fd, &e) && e.family != 0 ?
+	    e.family : domain, type, protocol) == -1)
+		return 1;
+	return 0;
+}
+
+/*
  * The connect hook's body for an address that goes to the gateway.
  * Returns as connect() would: 0 for a blocking socket, -1/EINPROGRESS
  * for a non-blocking one (already connected and writable), or -1 with
@@ -460,6 +540,15 @@ connect_intercept(int fd, const struct sockaddr *sa, socklen_t salen,
 	}
 	if ((fl = fcntl(fd, F_GETFL)) == -1)
 		return -1;
+	/* Chains and alternative gateways stay synchronous. */
+	if ((fl & O_NONBLOCK) && c->async && c->npaths == 1 &&
+	    c->paths[0].nhops == 0 && c->paths[0].addr_len != 0) {
+		if (connect_async(fd, c, dst) == -1 && errno != EINPROGRESS)
+			return -1;
+		(void)sockreg_set_peer(fd, sa, salen, 0);
+		errno = EINPROGRESS;
+		return -1;
+	}
 	if (connect_gateway(fd, c, dst) == -1)
 		return -1;
 	(void)sockreg_set_peer(fd, sa, salen, 0);
@@ -505,6 +594,11 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	/* Re-entered from dlsym while loading: the kernel's (real.c). */
 	if (!real_once(&connect_once, connect_init) || real_connect == NULL)
 		return (int)real_raw(SYS_connect, fd, (long)sa, len, 0, 0, 0);
+	if (pending_active() && connect_again(fd, &r)) {
+		if (r == 0)
+			errno = saved;
+		return r;
+	}
 	if ((r = connect_classify(sa, len, &c, &dst)) == ROUTE_DIRECT) {
 		if (sa != NULL && len >= sizeof(sa_family_t) &&
 		    sa->sa_family == AF_UNSPEC)
@@ -544,6 +638,11 @@ getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	    real_getpeername == NULL)
 		return (int)real_raw(SYS_getpeername, fd, (long)sa, (long)len,
 		    0, 0, 0);
+	/* Still connecting, or failed: the kernel's ENOTCONN. */
+	if (pending_active() && pending_state(fd, NULL) != PENDING_NONE) {
+		errno = ENOTCONN;
+		return -1;
+	}
 	if (sa != NULL && len != NULL && sockreg_get(fd, &e) &&
 	    e.peerlen != 0) {
 		memcpy(sa, &e.peer, *len < e.peerlen ? *len : e.peerlen);

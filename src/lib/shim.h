@@ -144,6 +144,8 @@ struct shim_conf {
 	struct addr_net		*direct;	/* real nets reached directly */
 	size_t			 ndirect;	/* (loopback, own nets implied) */
 	unsigned int		 timeout_ms;	/* whole SOCKS exchange */
+	int			 async;		/* non-blocking connects go on
+						   in the background (pending.c) */
 };
 
 /*
@@ -532,6 +534,68 @@ int	connect_replace(int fd, int family, int type, int protocol);
  */
 int	connect_reach(int fd, int domain, const struct sockaddr_storage *to,
 	    socklen_t tolen, struct sockaddr_storage *out, socklen_t *outlen);
+
+/* ---------------------------------------------------------------- */
+/* pending.c: non-blocking connects whose SOCKS exchange goes on      */
+
+/* What pending_poll and pending_state say of a descriptor. */
+#define PENDING_NONE	0	/* not a pending socket */
+#define PENDING_WAIT	1	/* the exchange goes on */
+#define PENDING_DONE	2	/* it just ended well: the kernel's now */
+#define PENDING_FAILED	3	/* it failed; the socket is shut down */
+/* Whether any socket is pending: one atomic load, no lock. */
+int	pending_active(void);
+/*
+ * Starts the exchange for dst on fd, whose TCP connect to the gateway
+ * is under way, bounded by c's timeout from now. Returns 0, or -1 with
+ * errno (no memory): the caller then fails the connect.
+ */
+int	pending_start(int fd, const struct shim_conf *c,
+	    const struct socks5_addr *dst);
+/*
+ * Moves fd's exchange on without waiting: PENDING_WAIT with *need (a
+ * poll event) and *deadline set, PENDING_DONE, PENDING_FAILED with *err
+ * (0 once read), or PENDING_NONE. Any pointer may be NULL.
+ */
+int	pending_poll(int fd, short *need, long long *deadline, int *err);
+/* The same without moving it (PENDING_WAIT or PENDING_FAILED, *err). */
+int	pending_state(int fd, int *err);
+/* The error a failed exchange left on fd, once; then 0. */
+int	pending_take_error(int fd);
+/*
+ * Finishes fd's exchange: 0 when it is open (or was never pending, or
+ * its error was read), -1 with its error, or EAGAIN when nonblock is set
+ * and it goes on; otherwise waits up to its deadline.
+ */
+int	pending_finish(int fd, int nonblock);
+/*
+ * The data hooks' gate: 1 with *n = -1 and errno set if a send or
+ * receive on fd (flags: its MSG_DONTWAIT) must not reach the kernel
+ * yet, as for a socket still connecting; 0 for the real call.
+ */
+int	pending_io(int fd, int flags, ssize_t *n);
+/*
+ * epoll_ctl on a pending fd: our registration (what the exchange needs,
+ * tagged with the entry) stands in for the program's, remembered.
+ * Returns 1 with *ret set if handled, 0 for the real call.
+ */
+struct epoll_event;
+int	pending_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev,
+	    int *ret);
+/*
+ * One event from epfd: 0 the program's, 1 the program's once translated
+ * (a failed exchange: its data, EPOLLERR), 2 ours (dropped; the nearest
+ * deadline is folded into *deadline).
+ */
+int	pending_epoll_event(int epfd, struct epoll_event *ev,
+	    long long *deadline);
+/* Fails the expired exchanges registered with epfd; the next deadline. */
+long long pending_epoll_expire(int epfd);
+/* fd is being closed: its entry goes. */
+void	pending_close(int fd);
+
+/* ---------------------------------------------------------------- */
+/* poll.c: poll, select, epoll and getsockopt (hooks only)            */
 
 /* ---------------------------------------------------------------- */
 /* udp.c: datagrams through a UDP association (hooks only)            */
