@@ -431,6 +431,13 @@ conf_directive(struct shim_conf *c, const struct conflex_line *l,
 		return conf_add_direct(c, arg, why);
 	if (strcmp(key, "timeout") == 0)
 		return conf_set_timeout(c, arg, why);
+	if (strcmp(key, "async") == 0) {
+		if (conf_parse_bool(arg, &c->async) == -1) {
+			*why = "expected yes or no";
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(key, "debug") == 0) {
 		if (conf_parse_bool(arg, &c->debug) == -1) {
 			*why = "expected yes or no";

@@ -359,6 +359,7 @@ close(int fd)
 {
 	int loaded = real_once(&sockreg_once, sockreg_init);
 
+	pending_close(fd);
 	sockreg_close(fd);
 	if (!loaded || sockreg_real_close == NULL)
 		return (int)real_raw(SYS_close, fd, 0, 0, 0, 0, 0);

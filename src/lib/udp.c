@@ -439,6 +439,9 @@ udp_send(int fd, const struct msghdr *msg, int flags, ssize_t *n)
 	struct socks5_addr dst;
 	int r, saved = errno;
 
+	/* A TCP socket whose SOCKS exchange goes on (pending.c). */
+	if (pending_io(fd, flags, n))
+		return 1;
 	r = udp_route(fd, msg->msg_name, msg->msg_namelen, &c, &dst);
 	if (r == ROUTE_DIRECT) {
 		errno = saved;
@@ -657,6 +660,9 @@ udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *n)
 	size_t len = 0, i, off;
 	int saved = errno;
 
+	/* A TCP socket whose SOCKS exchange goes on: no SOCKS byte leaks. */
+	if (!(flags & MSG_ERRQUEUE) && pending_io(fd, flags, n))
+		return 1;
 	/* The error queue holds what the kernel says, not datagrams. */
 	if ((flags & MSG_ERRQUEUE) || !sockreg_maybe(fd) ||
 	    !sockreg_get(fd, &e) || e.relaylen == 0) {
@@ -756,7 +762,7 @@ send(int fd, const void *buf, size_t len, int flags)
 	if (!udp_load() || real_send == NULL)
 		return real_raw(SYS_sendto, fd, (long)buf, (long)len, flags, 0,
 		    0);
-	if (!sockreg_maybe(fd))
+	if (!sockreg_maybe(fd) && !pending_active())
 		return real_send(fd, buf, len, flags);
 	udp_msg(&m, &iov, buf, len, NULL, 0);
 	if (udp_send(fd, &m, flags, &n))
@@ -774,7 +780,7 @@ write(int fd, const void *buf, size_t len)
 
 	if (!udp_load() || real_write == NULL)
 		return real_raw(SYS_write, fd, (long)buf, (long)len, 0, 0, 0);
-	if (!sockreg_maybe(fd))
+	if (!sockreg_maybe(fd) && !pending_active())
 		return real_write(fd, buf, len);
 	udp_msg(&m, &iov, buf, len, NULL, 0);
 	if (udp_send(fd, &m, 0, &n))
@@ -833,7 +839,7 @@ recvfrom(int fd, void *buf, size_t len, int flags,
 	if (!udp_load() || real_recvfrom == NULL)
 		return real_raw(SYS_recvfrom, fd, (long)buf, (long)len, flags,
 		    (long)sa, (long)alen);
-	if (!sockreg_maybe(fd))
+	if (!sockreg_maybe(fd) && !pending_active())
 		return real_recvfrom(fd, buf, len, flags, sa, alen);
 	udp_msg(&m, &iov, buf, len, sa, sa != NULL && alen != NULL ?
 	    *alen : 0);
@@ -854,7 +860,7 @@ recv(int fd, void *buf, size_t len, int flags)
 	if (!udp_load() || real_recv == NULL)
 		return real_raw(SYS_recvfrom, fd, (long)buf, (long)len, flags,
 		    0, 0);
-	if (!sockreg_maybe(fd))
+	if (!sockreg_maybe(fd) && !pending_active())
 		return real_recv(fd, buf, len, flags);
 	udp_msg(&m, &iov, buf, len, NULL, 0);
 	if (udp_recv(fd, &m, flags, &n))
@@ -876,7 +882,7 @@ read(int fd, void *buf, size_t len)
 
 	if (!udp_load() || real_read == NULL)
 		return real_raw(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
-	if (!sockreg_maybe(fd))
+	if (!sockreg_maybe(fd) && !pending_active())
 		return real_read(fd, buf, len);
 	udp_msg(&m, &iov, buf, len, NULL, 0);
 	if (udp_recv(fd, &m, 0, &n))
