@@ -4,7 +4,8 @@
  * RFC 3089 section 2 relays two "terminated" connections at the
  * application layer, which is what makes the IPv4/IPv6 crossing work. Each
  * direction moves bytes with splice(2) through its own pipe, so they never
- * enter user space; read/write is the fallback. An EOF travels as a
+ * enter user space; read/write takes over, without losing a byte, when
+ * splice() fails for any reason but the connection's own. An EOF travels as a
  * half-close once everything read before it is written. No policy here.
  */
 #include <sys/socket.h>
@@ -83,6 +84,62 @@ relay_dir_free(struct relay_dir *d)
 	free(d->buf);
 }
 
+/*
+ * Whether a failed splice() should give way to read/write. An error of
+ * the connection itself (a reset, a broken pipe, ...) is the peer's and
+ * ends the direction: splice() has consumed it, so read/write would not
+ * even see it again. Anything else says only that splice() cannot work
+ * here (EINVAL and ENOSYS for odd descriptors or kernels, EPERM from a
+ * seccomp filter, ENOMEM for the pipe's pages, ...), and read/write,
+ * which needs none of that, may well.
+ */
+static int
+relay_splice_gives_way(int err)
+{
+	switch (err) {
+	case EAGAIN:
+	case ECONNRESET:
+	case ECONNREFUSED:
+	case ECONNABORTED:
+	case EPIPE:
+	case ETIMEDOUT:
+	case ENETDOWN:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case EHOSTUNREACH:
+	case ENOTCONN:
+	case ESHUTDOWN:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * Leaves splice mode while the pipe holds d->held bytes (a drain failed
+ * for splice's own reasons): they move to the buffer first, so not one
+ * is lost. A fill put them there in one call, so they fit the buffer.
+ */
+static int
+relay_unsplice(struct relay_dir *d)
+{
+	size_t	got = 0;
+	ssize_t	n;
+
+	if (d->buf == NULL && (d->buf = malloc(RELAY_CHUNK)) == NULL)
+		return -1;
+	while (got < d->held) {
+		n = read(d->pipe[0], d->buf + got, d->held - got);
+		if (n == 0)
+			errno = EIO;	/* our own pipe cannot lose bytes */
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	d->off = 0;
+	return relay_to_copy(d);
+}
+
 /* Reads from `from` into an empty pipe or buffer: >0, 0 at EOF, -1. */
 static ssize_t
 relay_fill(struct relay_dir *d)
@@ -92,8 +149,9 @@ relay_fill(struct relay_dir *d)
 	if (d->pipe[0] != -1) {
 		n = splice(d->from, NULL, d->pipe[1], NULL, RELAY_CHUNK,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n != -1 || (errno != EINVAL && errno != ENOSYS))
+		if (n != -1 || !relay_splice_gives_way(errno))
 			return n;
+		/* The pipe is empty (fills only happen so): nothing moves. */
 		if (relay_to_copy(d) == -1)
 			return -1;
 	}
@@ -107,10 +165,15 @@ relay_drain(struct relay_dir *d)
 {
 	ssize_t n;
 
-	if (d->pipe[0] != -1)
+	n = -1;
+	if (d->pipe[0] != -1) {
 		n = splice(d->pipe[0], NULL, d->to, NULL, d->held,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	else
+		if (n == -1 && relay_splice_gives_way(errno) &&
+		    relay_unsplice(d) == -1)
+			return -1;
+	}
+	if (d->pipe[0] == -1)
 		n = write(d->to, d->buf + d->off, d->held);
 	if (n == 0) {
 		/* Neither a pipe we hold open nor a socket says 0: be safe. */

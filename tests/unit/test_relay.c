@@ -13,8 +13,11 @@
 #include <cmocka.h>
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <linux/sockios.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +28,50 @@
 #include <unistd.h>
 
 #include "gateway/gatewayd.h"
+
+/*
+ * splice() as a kernel or a seccomp filter may refuse it. This one takes
+ * the place of libc's for relay.c (the test binary's own symbol wins):
+ * while splice_fail holds an errno, the calls of one kind (fills, into a
+ * pipe, or drains, out of one) fail with it once splice_fail_after of
+ * them went through; splice_failed counts the failures made.
+ */
+static int		splice_fail;		/* errno; 0: none */
+static int		splice_fail_drain;	/* 1: drains, 0: fills */
+static int		splice_fail_after;
+static _Atomic int	splice_seen, splice_failed;
+
+ssize_t
+splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
+    unsigned int flags)
+{
+	ssize_t		(*real)(int, loff_t *, int, loff_t *, size_t,
+			    unsigned int);
+	struct stat	st;
+
+	if (splice_fail != 0 && fstat(splice_fail_drain ? fd_in : fd_out,
+	    &st) == 0 && S_ISFIFO(st.st_mode) &&
+	    splice_seen++ >= splice_fail_after) {
+		splice_failed++;
+		errno = splice_fail;
+		return -1;
+	}
+	*(void **)&real = dlsym(RTLD_NEXT, "splice");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real(fd_in, off_in, fd_out, off_out, len, flags);
+}
+
+static void
+splice_failing(int err, int drain, int after)
+{
+	splice_fail = err;
+	splice_fail_drain = drain;
+	splice_fail_after = after;
+	splice_seen = splice_failed = 0;
+}
 
 struct relay_args {
 	int			client, dest;	/* inner ends */
@@ -47,6 +94,7 @@ static void
 tcp_pair(int *outer, int *inner)
 {
 	struct sockaddr_in	sin;
+	struct timeval		tv = { 20, 0 };
 	socklen_t		len = sizeof(sin);
 	int			ls;
 
@@ -59,6 +107,11 @@ tcp_pair(int *outer, int *inner)
 	assert_int_equal(listen(ls, 1), 0);
 	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
 	*outer = socket(AF_INET, SOCK_STREAM, 0);
+	/* A relay that gives up must fail the test, not hang it. */
+	assert_int_equal(setsockopt(*outer, SOL_SOCKET, SO_SNDTIMEO, &tv,
+	    sizeof(tv)), 0);
+	assert_int_equal(setsockopt(*outer, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
 	assert_int_equal(connect(*outer, (struct sockaddr *)&sin, len), 0);
 	*inner = accept(ls, NULL, NULL);
 	assert_true(*inner >= 0);
@@ -187,6 +240,46 @@ test_relay_run_half_close_copy(void **state)
 	half_close(RELAY_NO_SPLICE);
 }
 
+/*
+ * splice() refused from the first call (EPERM: a seccomp filter): the
+ * relay goes on with read/write instead of ending that direction.
+ */
+static void
+test_relay_run_splice_refused_falls_back(void **state)
+{
+	(void)state;
+	splice_failing(EPERM, 0, 0);
+	half_close(0);
+	assert_true(splice_failed > 0);
+	splice_failing(0, 0, 0);
+}
+
+/*
+ * splice() failing in mid-stream for its own reasons, on either side of
+ * the pipe: on a drain the pipe holds bytes, which must still reach the
+ * other end, in order and once (half_close checks every byte).
+ */
+static void
+test_relay_run_splice_fails_mid_stream_keeps_bytes(void **state)
+{
+	static const struct {
+		int	err, drain, after;
+	} cases[] = {
+		{ ENOMEM, 1, 5 },	/* a drain, the pipe holding bytes */
+		{ ENOMEM, 0, 5 },	/* a fill, the pipe empty */
+		{ EINVAL, 1, 1 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		splice_failing(cases[i].err, cases[i].drain, cases[i].after);
+		half_close(0);
+		assert_true(splice_failed > 0);
+	}
+	splice_failing(0, 0, 0);
+}
+
 static void
 test_relay_run_idle_ends(void **state)
 {
@@ -286,6 +379,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_relay_run_half_close_splice),
 		cmocka_unit_test(test_relay_run_half_close_copy),
+		cmocka_unit_test(test_relay_run_splice_refused_falls_back),
+		cmocka_unit_test(test_relay_run_splice_fails_mid_stream_keeps_bytes),
 		cmocka_unit_test(test_relay_run_idle_ends),
 		cmocka_unit_test(test_relay_run_reset_ends),
 		cmocka_unit_test(test_relay_run_reset_keeps_reply),
