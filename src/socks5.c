@@ -182,7 +182,7 @@ enum socks5_status
 socks5_parse_userpass(const uint8_t *buf, size_t len,
     struct socks5_userpass *out, size_t *used)
 {
-	size_t	ulen, plen, poff;
+	size_t	ulen, plen, poff, have;
 
 	memset(out, 0, sizeof(*out));
 	*used = 0;
@@ -194,8 +194,15 @@ socks5_parse_userpass(const uint8_t *buf, size_t len,
 		return SOCKS5_NEED_MORE;
 	if ((ulen = buf[1]) == 0)
 		return SOCKS5_ERR_EMPTY;
-	/* The strings are handed on as C strings: a NUL would cut them. */
-	if (has_nul(buf + 2, min_size(len, 2 + ulen) - 2))
+	/*
+	 * The strings are handed on as C strings: a NUL would cut them. The
+	 * bad name is kept as far as it came, NUL and all (ulen bytes), for
+	 * the caller's log line.
+	 */
+	have = min_size(len, 2 + ulen) - 2;
+	memcpy(out->user, buf + 2, have);
+	out->ulen = (uint8_t)have;
+	if (has_nul(buf + 2, have))
 		return SOCKS5_ERR_NAME;
 	if (len < 2 + ulen + 1)
 		return SOCKS5_NEED_MORE;
@@ -205,9 +212,6 @@ socks5_parse_userpass(const uint8_t *buf, size_t len,
 		return SOCKS5_ERR_NAME;
 	if (len < poff + plen)
 		return SOCKS5_NEED_MORE;
-	memcpy(out->user, buf + 2, ulen);
-	out->user[ulen] = '\0';
-	out->ulen = (uint8_t)ulen;
 	memcpy(out->pass, buf + poff, plen);
 	out->pass[plen] = '\0';
 	out->plen = (uint8_t)plen;

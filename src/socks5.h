@@ -117,7 +117,9 @@ struct socks5_udp_header {
  *
  * *out is cleared first, then filled in wire order: on an error it holds
  * the fields before the bad one and the bad one itself (req.cmd for
- * SOCKS5_ERR_COMMAND, dst.atyp for SOCKS5_ERR_ATYP), for the log line.
+ * SOCKS5_ERR_COMMAND, dst.atyp for SOCKS5_ERR_ATYP, the user name as far
+ * as it came, NUL included, in user[0..ulen) for a SOCKS5_ERR_NAME in
+ * it), for the log line.
  * Names, users and passwords are copied NUL-terminated; a NUL inside
  * one is an error (SOCKS5_ERR_NAME), never a silent truncation. The
  * parsers never read buf[len] or beyond.

@@ -227,15 +227,19 @@ session_authenticate(struct session *s)
 		session_consume(s, used);
 		ok = s->conf->users != NULL &&
 		    users_check(s->conf->users, up.user, up.pass) == 1;
-	} else
-		up.user[0] = '\0';	/* empty name: fails like a bad one */
+	}
+	/* A malformed message fails like a bad name (which it logs). */
 	explicit_bzero(up.pass, sizeof(up.pass));
 	if (!ok) {
 		char name[LOG_SAFE_SIZE(255)];
 
-		/* This line is the session's only one; never the password. */
-		log_info("auth failed client=%s user=%s", s->client_str,
-		    log_safe(up.user, name, sizeof(name)));
+		/*
+		 * This line is the session's only one; never the password.
+		 * The name as sent, a NUL in it included (escaped).
+		 */
+		log_info("auth failed session=%" PRIu64 " client=%s user=%s",
+		    s->id, s->client_str, log_safe_mem(up.user, up.ulen, name,
+		    sizeof(name)));
 		s->logged = 1;
 		session_fail(s, "authentication failed", 0);
 		(void)session_send(s, buf, socks5_encode_userpass_status(buf,

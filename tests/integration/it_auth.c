@@ -113,7 +113,8 @@ auth_fails(const char *user, const char *pass)
 	assert_true(h_wait_closed(fd, H_IO_MS));
 	close(fd);
 	snprintf(needle, sizeof(needle), "user=%s", user);
-	assert_true(h_log_line(gw.log, 3000, "auth failed", needle, NULL));
+	assert_true(h_log_line(gw.log, 3000, "auth failed session=", needle,
+	    NULL));
 }
 
 static void
@@ -122,6 +123,30 @@ test_auth_wrong_password_fails_and_closes(void **state)
 	(void)state;
 	auth_fails("alice", "alice-pW");
 	auth_fails("bob", "bob pw with blanks ");
+}
+
+/*
+ * A NUL in the user name: refused like a wrong name, and the log line
+ * shows the name as sent (the NUL escaped) and the session's number.
+ */
+static void
+test_auth_nul_in_user_is_logged_escaped(void **state)
+{
+	static const uint8_t	msg[] = { 1, 5, 'e', 'v', 0, 'i', 'l', 1, 'p' };
+	uint8_t			m = SOCKS5_METHOD_USERPASS, st[2];
+	int			fd;
+
+	(void)state;
+	fd = h_connect("127.0.0.1", gw.port, H_IO_MS);
+	assert_true(fd >= 0);
+	assert_int_equal(h_socks_greet(fd, &m, 1), SOCKS5_METHOD_USERPASS);
+	assert_int_equal(h_send_all(fd, msg, sizeof(msg)), 0);
+	assert_int_equal(h_recv_n(fd, st, 2, H_IO_MS), 2);
+	assert_int_not_equal(st[1], 0);
+	assert_true(h_wait_closed(fd, H_IO_MS));
+	close(fd);
+	assert_true(h_log_line(gw.log, 3000, "auth failed session=",
+	    "user=ev\\x00il", NULL));
 }
 
 static void
@@ -221,6 +246,7 @@ main(void)
 		cmocka_unit_test(test_auth_success_sha512),
 		cmocka_unit_test(test_auth_wrong_password_fails_and_closes),
 		cmocka_unit_test(test_auth_unknown_user_fails_and_closes),
+		cmocka_unit_test(test_auth_nul_in_user_is_logged_escaped),
 		cmocka_unit_test(
 		    test_auth_client_without_password_gets_no_method),
 		cmocka_unit_test(

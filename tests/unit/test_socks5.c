@@ -742,6 +742,18 @@ test_socks5_parse_userpass_fields(void **state)
 	assert_string_equal(up.pass, "");
 	assert_int_equal(up.plen, 0);
 
+	/* A NUL in the name: an error, the name kept whole for the log. */
+	assert_int_equal(socks5_parse_userpass((const uint8_t *)
+	    "\x01\x05" "ev\0il" "\x01" "p", 9, &up, &used), SOCKS5_ERR_NAME);
+	assert_int_equal(used, 0);
+	assert_int_equal(up.ulen, 5);
+	assert_memory_equal(up.user, "ev\0il", 5);
+	/* ... as far as it came when the NUL arrived. */
+	assert_int_equal(socks5_parse_userpass((const uint8_t *)
+	    "\x01\x05" "ev\0", 5, &up, &used), SOCKS5_ERR_NAME);
+	assert_int_equal(up.ulen, 3);
+	assert_memory_equal(up.user, "ev\0", 3);
+
 	assert_int_equal(socks5_parse_userpass(long_userpass,
 	    sizeof(long_userpass), &up, &used), SOCKS5_OK);
 	assert_int_equal(used, SOCKS5_USERPASS_MAX);
