@@ -343,7 +343,8 @@ struct session {
 	uint8_t			 method;
 	char			 user[256];	/* "": not authenticated */
 	int			 have_req;
-	struct socks5_request	 req;
+	enum socks5_status	 req_fault;	/* the request's, or OK */
+	struct socks5_request	 req;		/* as far as it parsed */
 	struct dial_addrs	 addrs;		/* passed; BIND: the peers */
 	struct dial_result	 dial;
 	struct relay_result	 relay;

@@ -274,6 +274,7 @@ session_request(struct session *s)
 		s->have_req = 1;
 		return 0;
 	}
+	s->req_fault = st;	/* the log line shows the bad CMD or ATYP */
 	switch (st) {
 	case SOCKS5_ERR_COMMAND:
 		rep = SOCKS5_REP_CMD_UNSUPPORTED;
@@ -480,6 +481,28 @@ session_command(struct session *s)
 	return -1;
 }
 
+/*
+ * "connect", "bind", "udp-associate"; for a request refused for its
+ * unknown CMD the code ("0x09"); "-" when the request never got so far.
+ */
+static const char *
+session_cmd_str(const struct session *s, char *buf, size_t len)
+{
+	switch (s->req_fault) {
+	case SOCKS5_OK:
+		return s->have_req ? socks5_cmd_str(s->req.cmd) : "-";
+	case SOCKS5_ERR_COMMAND:
+		snprintf(buf, len, "0x%02x", s->req.cmd);
+		return buf;
+	case SOCKS5_ERR_RESERVED:
+	case SOCKS5_ERR_ATYP:
+	case SOCKS5_ERR_NAME:
+		return socks5_cmd_str(s->req.cmd);	/* read before it */
+	default:
+		return "-";
+	}
+}
+
 /* "name:443", "[2001:db8::1]:443", "192.0.2.1:443" or "-". */
 static char *
 session_dest_str(const struct session *s, char *buf, size_t len)
@@ -512,7 +535,7 @@ session_log(struct session *s)
 {
 	char	dest[LOG_SAFE_SIZE(255) + 16], via[ADDR_STRLEN];
 	char	user[LOG_SAFE_SIZE(255)], rep[16], why[160], ebuf[96];
-	char	more[160];
+	char	more[160], cmd[8];
 
 	if (s->logged)
 		return;
@@ -532,6 +555,8 @@ session_log(struct session *s)
 		snprintf(more, sizeof(more), " dgrams_up=%" PRIu64
 		    " dgrams_down=%" PRIu64 " dropped=%" PRIu64,
 		    s->udp.up_dgrams, s->udp.down_dgrams, s->udp.dropped);
+	else if (s->req_fault == SOCKS5_ERR_ATYP)
+		snprintf(more, sizeof(more), " atyp=0x%02x", s->req.dst.atyp);
 	/* Not a key of the spec's line: appended only when it ended early. */
 	why[0] = '\0';
 	if (s->fail != NULL && s->err != 0)
@@ -543,7 +568,7 @@ session_log(struct session *s)
 	    "rep=%s up=%" PRIu64 " down=%" PRIu64 " ms=%" PRId64 "%s%s",
 	    s->id, s->client_str, s->user[0] != '\0' ?
 	    log_safe(s->user, user, sizeof(user)) : "-",
-	    s->have_req ? socks5_cmd_str(s->req.cmd) : "-",
+	    session_cmd_str(s, cmd, sizeof(cmd)),
 	    session_dest_str(s, dest, sizeof(dest)), via, rep, s->relay.up,
 	    s->relay.down, mech_now_ms() - s->start, more, why);
 	s->logged = 1;

@@ -302,6 +302,9 @@ test_reply_command_not_supported(void **state)
 	(void)state;
 	assert_int_equal(raw_cmd(0x09, echo4_port),
 	    SOCKS5_REP_CMD_UNSUPPORTED);
+	/* The line says which command it was. */
+	assert_true(h_log_line(gw.log, 3000, "cmd=0x09 dest=-", "rep=7",
+	    NULL));
 	assert_int_equal(raw_cmd(SOCKS5_CMD_BIND, echo4_port),
 	    SOCKS5_REP_SUCCEEDED);
 	assert_int_equal(raw_cmd(SOCKS5_CMD_UDP, 0),
@@ -320,6 +323,9 @@ test_reply_address_type_not_supported(void **state)
 	(void)state;
 	assert_int_equal(h_socks_raw(&gw, req, sizeof(req)),
 	    SOCKS5_REP_ATYP_UNSUPPORTED);
+	/* The line says which command and which address type. */
+	assert_true(h_log_line(gw.log, 3000, "cmd=connect dest=-", "rep=8",
+	    "atyp=0x05", NULL));
 	assert_int_equal(h_socks_raw(&gw, zero, sizeof(zero)),
 	    SOCKS5_REP_ATYP_UNSUPPORTED);
 }
