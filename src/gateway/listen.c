@@ -129,7 +129,7 @@ listen_inherit(struct listen_set *ls)
 	const char	*spid = getenv("LISTEN_PID"), *sfds = getenv("LISTEN_FDS");
 	unsigned long	 pid, nfds, i;
 	char		 buf[ADDR_STRLEN];
-	int		 fd, n = 0;
+	int		 fd, fl, n = 0;
 
 	if (spid == NULL || sfds == NULL)
 		return 0;
@@ -141,17 +141,24 @@ listen_inherit(struct listen_set *ls)
 		log_warnx("LISTEN_FDS=%s: not a descriptor count", sfds);
 		return -1;
 	}
+	/*
+	 * Each of these descriptors is ours (LISTEN_PID says so): one that
+	 * cannot be used is closed, not left open and forgotten.
+	 */
 	for (i = 0; i < nfds; i++) {
 		fd = 3 + (int)i;
 		if (!listen_is_listening(fd)) {
 			log_warnx("fd %d from systemd is not a listening "
-			    "socket; ignored", fd);
+			    "socket; closed", fd);
+			close(fd);
 			continue;
 		}
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+		    (fl = fcntl(fd, F_GETFL)) == -1 ||
+		    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
 		    listen_add(ls, fd, 1) == -1) {
-			log_warn("fd %d from systemd", fd);
+			log_warn("fd %d from systemd; closed", fd);
+			close(fd);
 			continue;
 		}
 		log_info("listening on %s (from systemd)", addr_format(
