@@ -8,12 +8,14 @@
  * real_resolver stands in for dlsym: on the first look-up of each
  * hook file's initialisation it calls the hooks themselves (read, write,
  * send, recv, their msg/mmsg forms, syscall, close, connect,
- * getsockname, getpeername, execve on a missing file) and records every
- * answer, then resolves the symbol with the real dlsym. This binary is
+ * getsockname, getpeername, getsockopt, poll, ppoll, select and epoll,
+ * execve on a missing file) and records every answer, then resolves the
+ * symbol with the real dlsym. This binary is
  * linked with the shim's objects, so those calls are the shim's hooks,
  * and each initialisation happens once per process: the cases run in
- * order, each starting the initialisation it is about (close first:
- * every later case closes descriptors).
+ * order, each starting the initialisation it is about (close early:
+ * every later case closes descriptors; the one before it closes its
+ * own with the raw system call).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,8 +26,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -79,6 +85,36 @@ probe_listener(struct sockaddr_un *sun, socklen_t *len)
 	return fd;
 }
 
+/* The waiting hooks (poll.c), on a pipe with a byte to read in p[0]. */
+static void
+probe_waits(int p[2])
+{
+	struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+	struct timespec zero = { 0, 0 };
+	struct timeval tv = { 0, 0 };
+	struct epoll_event ev = { .events = EPOLLIN }, got;
+	socklen_t len = sizeof(int);
+	fd_set rd;
+	int ep, type = 0;
+
+	EXPECT(poll(&pfd, 1, 0), r_ == 1 && (pfd.revents & POLLIN));
+	EXPECT(ppoll(&pfd, 1, &zero, NULL), r_ == 1);
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	EXPECT(select(p[0] + 1, &rd, NULL, NULL, &tv), r_ == 1);
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		probe_fail("epoll_create1", -1, errno);
+		return;
+	}
+	ev.data.fd = p[0];
+	EXPECT(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), r_ == 0);
+	EXPECT(epoll_wait(ep, &got, 1, 0), r_ == 1 && got.data.fd == p[0]);
+	EXPECT(epoll_pwait(ep, &got, 1, 0, NULL), r_ == 1);
+	EXPECT(close(ep), r_ == 0);
+	EXPECT(getsockopt(p[0], SOL_SOCKET, SO_TYPE, &type, &len),
+	    r_ == -1 && e_ == ENOTSOCK);
+}
+
 /*
  * Every system-call-like hook, called while an initialisation is under
  * way on this thread. Each must give what the kernel gives.
@@ -101,6 +137,7 @@ probe_hooks(void)
 		return;
 	}
 	EXPECT(write(p[1], "ab", 2), r_ == 2);
+	probe_waits(p);
 	EXPECT(read(p[0], buf, sizeof(buf)), r_ == 2 && buf[0] == 'a');
 	EXPECT(read(-1, buf, 1), r_ == -1 && e_ == EBADF);
 	EXPECT(send(sv[0], "c", 1, 0), r_ == 1);
@@ -233,6 +270,26 @@ test_reentry_during_udp_init(void **state)
 	assert_int_equal(close(p[1]), 0);
 }
 
+/* poll.c's loader: poll and its kin, getsockopt. */
+static void
+test_reentry_during_poll_init(void **state)
+{
+	struct pollfd pfd;
+	int p[2];
+
+	(void)state;
+	skip_without_raw();
+	assert_int_equal(pipe(p), 0);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	arm();
+	assert_int_equal(poll(&pfd, 1, 0), 0);		/* starts poll_init */
+	assert_probed("poll");
+	/* Not close(): sockreg.c's loader is the next case's. */
+	assert_int_equal(real_raw(SYS_close, p[0], 0, 0, 0, 0, 0), 0);
+	assert_int_equal(real_raw(SYS_close, p[1], 0, 0, 0, 0, 0), 0);
+}
+
 /* sockreg.c's loader: close(). */
 static void
 test_reentry_during_close_init(void **state)
@@ -291,6 +348,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_raw_answers_as_kernel),
+		cmocka_unit_test(test_reentry_during_poll_init),
 		cmocka_unit_test(test_reentry_during_close_init),
 		cmocka_unit_test(test_reentry_during_udp_init),
 		cmocka_unit_test(test_reentry_during_connect_init),
