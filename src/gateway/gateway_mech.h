@@ -355,6 +355,9 @@ struct session {
 	int			 udp_ran;	/* its counts are for the log */
 
 	int			 rep;		/* sent to the client; -1: none */
+	int			 rule;		/* line of the rule that denied
+						   it (0: a default); -1: not
+						   denied */
 	const char		*fail;		/* why it ended early, or NULL */
 	int			 err;		/* errno behind fail, or 0 */
 	int			 logged;	/* the closing line is written */

@@ -320,6 +320,7 @@ session_denied(struct session *s, const struct verdict *v)
 {
 	log_debug("session=%" PRIu64 " denied by %s line=%u", s->id,
 	    v->why != NULL ? v->why : "rule", v->lineno);
+	s->rule = (int)v->lineno;
 	session_fail(s, "denied by policy", 0);
 	(void)session_reply(s, SOCKS5_REP_NOT_ALLOWED, NULL);
 }
@@ -535,7 +536,7 @@ session_log(struct session *s)
 {
 	char	dest[LOG_SAFE_SIZE(255) + 16], via[ADDR_STRLEN];
 	char	user[LOG_SAFE_SIZE(255)], rep[16], why[160], ebuf[96];
-	char	more[160], cmd[8];
+	char	more[160], cmd[8], rule[24];
 
 	if (s->logged)
 		return;
@@ -557,6 +558,10 @@ session_log(struct session *s)
 		    s->udp.up_dgrams, s->udp.down_dgrams, s->udp.dropped);
 	else if (s->req_fault == SOCKS5_ERR_ATYP)
 		snprintf(more, sizeof(more), " atyp=0x%02x", s->req.dst.atyp);
+	/* Which rule said no (0: no rule, or protect-local/-private). */
+	rule[0] = '\0';
+	if (s->rule >= 0)
+		snprintf(rule, sizeof(rule), " rule=%d", s->rule);
 	/* Not a key of the spec's line: appended only when it ended early. */
 	why[0] = '\0';
 	if (s->fail != NULL && s->err != 0)
@@ -565,12 +570,12 @@ session_log(struct session *s)
 	else if (s->fail != NULL)
 		snprintf(why, sizeof(why), " error=\"%s\"", s->fail);
 	log_info("session=%" PRIu64 " client=%s user=%s cmd=%s dest=%s via=%s "
-	    "rep=%s up=%" PRIu64 " down=%" PRIu64 " ms=%" PRId64 "%s%s",
+	    "rep=%s up=%" PRIu64 " down=%" PRIu64 " ms=%" PRId64 "%s%s%s",
 	    s->id, s->client_str, s->user[0] != '\0' ?
 	    log_safe(s->user, user, sizeof(user)) : "-",
 	    session_cmd_str(s, cmd, sizeof(cmd)),
 	    session_dest_str(s, dest, sizeof(dest)), via, rep, s->relay.up,
-	    s->relay.down, mech_now_ms() - s->start, more, why);
+	    s->relay.down, mech_now_ms() - s->start, more, rule, why);
 	s->logged = 1;
 }
 
@@ -622,6 +627,7 @@ session_spawn(int fd, const struct sockaddr *client, socklen_t clientlen,
 	s->cfd = fd;
 	s->dfd = -1;
 	s->rep = -1;
+	s->rule = -1;
 	if (clientlen > sizeof(s->client))
 		clientlen = sizeof(s->client);
 	memcpy(&s->client, client, clientlen);

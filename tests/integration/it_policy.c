@@ -116,8 +116,9 @@ test_protect_local_blocks_client_that_is_not_loopback(void **state)
 		REP(H_NAME_V4, e4, SOCKS5_REP_NOT_ALLOWED);
 		REP(H_NAME_V6, e6, SOCKS5_REP_NOT_ALLOWED);
 	}
+	/* No rule said no: protect-local did, which the line shows as 0. */
 	assert_true(h_log_line(gw.log, 3000, "client=" CLIENT4, "rep=2",
-	    NULL));
+	    "rule=0", NULL));
 }
 
 static void
@@ -185,6 +186,9 @@ test_address_rule_applies_to_resolved_name(void **state)
 	REP(H_NAME_V6, e6, SOCKS5_REP_NOT_ALLOWED);
 	REP(H_NAME_V4, e4, SOCKS5_REP_SUCCEEDED);
 	REP("::1", e6, SOCKS5_REP_NOT_ALLOWED);
+	/* The line names the rule that refused it: "block to ::1". */
+	assert_true(h_log_line(gw.log, 3000, "dest=" H_NAME_V6 ":", "rep=2",
+	    "rule=2", NULL));
 }
 
 static void
@@ -199,6 +203,10 @@ test_port_range_rule(void **state)
 	REP("127.0.0.1", e4, SOCKS5_REP_NOT_ALLOWED);
 	REP("::1", e6, e6 == e4 ? SOCKS5_REP_NOT_ALLOWED :
 	    SOCKS5_REP_SUCCEEDED);
+	assert_true(h_log_line(gw.log, 3000, "dest=127.0.0.1:", "rep=2",
+	    "rule=2", NULL));
+	/* A session that was not denied names no rule. */
+	assert_false(h_log_line(gw.log, 500, "rep=0", "rule=", NULL));
 }
 
 static void
