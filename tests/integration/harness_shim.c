@@ -19,7 +19,7 @@ void
 hs_libs_find(struct hs_libs *l)
 {
 	const char *san = getenv("SANITIZE"), *plain;
-	char cmd[128];
+	char cmd[128], path[PATH_MAX];
 	FILE *p;
 
 	memset(l, 0, sizeof(*l));
@@ -40,8 +40,11 @@ hs_libs_find(struct hs_libs *l)
 		    plain);
 	else
 		h_srcpath(l->plain, sizeof(l->plain), "build/libsocks64.so");
-	if (access(l->plain, R_OK) != 0)
+	/* The program may run elsewhere than here: a full path. */
+	if (realpath(l->plain, path) == NULL)
 		l->plain[0] = '\0';
+	else
+		snprintf(l->plain, sizeof(l->plain), "%s", path);
 }
 
 int
