@@ -300,10 +300,12 @@ request_by_addr(const struct gw_conf *c, const struct policy_query *q)
 }
 
 /*
- * The two phases are described in gw-spec.md: with q->addr NULL the
- * name is judged before any look-up; with q->addr set the address
- * decides (and protect-local/-private apply). Line 0 in the verdict:
- * no rule decided (default block, or a protection).
+ * Two phases. With q->addr NULL (a name, before any look-up) the rules
+ * on names and "any" decide, and a pass rule on a network defers to the
+ * second phase (the name may resolve into it). With q->addr set (each
+ * address the name resolved to, or a literal request) the address
+ * decides, first match wins, and protect-local/-private apply. Line 0
+ * in the verdict: no rule decided (default block, or a protection).
  */
 struct verdict
 policy_request(const struct gw_conf *c, const struct policy_query *q)

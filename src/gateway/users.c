@@ -257,8 +257,8 @@ equal_ct(const char *a, const char *b, size_t n)
 
 /*
  * 1 if user is in u and pass hashes to its stored hash, else 0 (also
- * when out of memory). struct crypt_data is some 32 KiB, too much for a
- * 64 KiB session thread stack, so it lives on the heap; crypt_r keeps
+ * when out of memory). struct crypt_data is some 32 KiB, a quarter of a
+ * 128 KiB session thread stack, so it lives on the heap; crypt_r keeps
  * this safe to call from many threads at once.
  */
 int

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,6 +503,51 @@ test_max_clients_closes_extra_client(void **state)
 	close(b);
 }
 
+/* A TCP connection to 127.0.0.1:port from the source address src. */
+static int
+connect_from(const char *src, uint16_t port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr), 1);
+	sin.sin_port = htons(port);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/*
+ * The client rules come before max-clients: a client they refuse is
+ * logged as refused by its rule even while the gateway is full.
+ */
+static void
+test_client_rules_before_max_clients(void **state)
+{
+	char	buf[4];
+	int	a, c, rep;
+
+	(void)state;
+	assert_int_equal(h_write_file(conf, "client block from 127.0.0.2\n"
+	    "client pass from 127.0.0.0/8\nmax-clients 1\npass to any\n"),
+	    0);
+	start();
+	a = h_socks_open(&gw, NULL, NULL, "127.0.0.1", hold_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	c = connect_from("127.0.0.2", gw.port);
+	assert_true(h_recv_n(c, buf, sizeof(buf), 2000) <= 0);
+	close(c);
+	assert_true(h_log_line(gw.log, 3000, "client refused",
+	    "client=127.0.0.2:", "rule=1", NULL));
+	assert_false(h_log_has(gw.log, "max-clients reached"));
+	close(a);
+}
+
 static void
 test_socket_activation(void **state)
 {
@@ -769,6 +815,7 @@ main(void)
 		T(test_sigterm_exits_when_last_relay_ends),
 		T(test_client_rule_refuses_client),
 		T(test_max_clients_closes_extra_client),
+		T(test_client_rules_before_max_clients),
 		T(test_socket_activation),
 		T(test_builtin_listens_without_config),
 		T(test_sd_notify_protocol),

@@ -359,7 +359,10 @@ test_users_check_threads_small_stack(void **state)
 	conf_errors_init(&e, "conf");
 	assert_non_null(u = users_load(fixture("good.users"), &e));
 	assert_int_equal(pthread_attr_init(&attr), 0);
-	/* The session threads' stack size (gw-spec.md). */
+	/*
+	 * Half a session thread's stack (SESSION_STACK, 128 KiB, in
+	 * session.c): users_check() must leave the rest to the session.
+	 */
 	assert_int_equal(pthread_attr_setstacksize(&attr, 64 * 1024), 0);
 	for (i = 0; i < 4; i++) {
 		w[i].u = u;
