@@ -2,7 +2,8 @@
  * gatewayd.h - private header of the RFC 3089 gateway daemon.
  *
  * A table of contents: one banner per source file. Policy (conf.c,
- * policy.c, users.c) is pure and knows nothing of sockets or threads;
+ * policy.c, users.c, authdelay.c) is pure and knows nothing of sockets
+ * or threads;
  * mechanism (listen.c, session.c, dial.c, relay.c, main.c) acts on the
  * verdicts policy returns.
  */
@@ -220,6 +221,45 @@ int		 users_check(const struct users *u, const char *user,
 		    const char *pass);
 size_t		 users_count(const struct users *u);
 void		 users_free(struct users *u);
+
+/* ---------------------------------------------------------------- */
+/* authdelay.c: slowing down repeated failed logins from one source   */
+
+#define AUTHDELAY_SLOTS		256	/* sources remembered at once */
+#define AUTHDELAY_FREE		3	/* failures answered at once */
+#define AUTHDELAY_FIRST_MS	250u	/* then this, doubling each time */
+#define AUTHDELAY_MAX_MS	8000u	/* up to this */
+#define AUTHDELAY_QUIET_MS	60000	/* a source's count halves per
+					   quiet period */
+#define AUTHDELAY_KEYLEN	9	/* family, then 4 (IPv4) or 8 (the
+					   IPv6 /64) address bytes */
+
+struct authdelay_slot {
+	uint8_t		key[AUTHDELAY_KEYLEN];
+	uint32_t	failures;	/* 0: a free slot */
+	int64_t		last;		/* ms of its last failure */
+};
+
+/* The table of recent failures; all zero is empty. */
+struct authdelay {
+	struct authdelay_slot	v[AUTHDELAY_SLOTS];
+};
+
+/*
+ * Records a failed login from src at now (ms on a monotonic clock) and
+ * returns how long to hold back its answer: 0 for the first
+ * AUTHDELAY_FREE failures in a row from that IPv4 address or IPv6 /64,
+ * then authdelay_delay(), never more than cap_ms (what the handshake
+ * has left). Pure: the caller serialises the calls on t.
+ */
+unsigned int	authdelay_fail(struct authdelay *t, const struct sockaddr *src,
+		    int64_t now, unsigned int cap_ms);
+/*
+ * The delay for the failures-th failure in a row: 0 up to
+ * AUTHDELAY_FREE, then AUTHDELAY_FIRST_MS doubling, capped at
+ * AUTHDELAY_MAX_MS. Pure.
+ */
+unsigned int	authdelay_delay(unsigned int failures);
 
 /* ---------------------------------------------------------------- */
 /* mechanism: see each file's own banner in this header's second half */

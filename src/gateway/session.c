@@ -55,6 +55,14 @@ static pthread_mutex_t		session_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t		session_gone;
 static pthread_once_t		session_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Recent failed logins per source (authdelay.c), kept for the daemon's
+ * whole life, across reloads, and shared by all sessions under its lock.
+ */
+static struct authdelay		session_failures;
+static pthread_mutex_t		session_failures_lock =
+				    PTHREAD_MUTEX_INITIALIZER;
+
 static int	session_connect(struct session *);
 static char	*session_dest_str(const struct session *, char *, size_t);
 
@@ -203,6 +211,35 @@ session_negotiate(struct session *s)
 	return 0;
 }
 
+/*
+ * Records a failed login of s's client and returns how long its answer
+ * is held back (authdelay.c), within what the handshake has left. The
+ * wait is not cut short when the client shuts down its side: that would
+ * let a guesser who half-closes skip it.
+ */
+static unsigned int
+session_fail_delay(struct session *s)
+{
+	int64_t		now = mech_now_ms(), left = s->deadline - now;
+	unsigned int	ms;
+
+	pthread_mutex_lock(&session_failures_lock);
+	ms = authdelay_fail(&session_failures, (struct sockaddr *)&s->client,
+	    now, left > 0 ? (unsigned int)left : 0);
+	pthread_mutex_unlock(&session_failures_lock);
+	return ms;
+}
+
+/* Sleeps ms milliseconds (the wait above), whatever interrupts it. */
+static void
+session_sleep(unsigned int ms)
+{
+	int64_t	end = mech_now_ms() + ms, left;
+
+	while ((left = end - mech_now_ms()) > 0)
+		(void)poll(NULL, 0, (int)left);
+}
+
 /* Username/password sub-negotiation, RFC 1929. */
 static int
 session_authenticate(struct session *s)
@@ -231,17 +268,20 @@ session_authenticate(struct session *s)
 	/* A malformed message fails like a bad name (which it logs). */
 	explicit_bzero(up.pass, sizeof(up.pass));
 	if (!ok) {
-		char name[LOG_SAFE_SIZE(255)];
+		char		name[LOG_SAFE_SIZE(255)];
+		unsigned int	delay = session_fail_delay(s);
 
 		/*
 		 * This line is the session's only one; never the password.
 		 * The name as sent, a NUL in it included (escaped).
 		 */
-		log_info("auth failed session=%" PRIu64 " client=%s user=%s",
-		    s->id, s->client_str, log_safe_mem(up.user, up.ulen, name,
-		    sizeof(name)));
+		log_info("auth failed session=%" PRIu64 " client=%s user=%s "
+		    "delay=%u", s->id, s->client_str, log_safe_mem(up.user,
+		    up.ulen, name, sizeof(name)), delay);
 		s->logged = 1;
 		session_fail(s, "authentication failed", 0);
+		/* Repeated guesses get their answer later and later. */
+		session_sleep(delay);
 		(void)session_send(s, buf, socks5_encode_userpass_status(buf,
 		    sizeof(buf), 0x01));
 		return -1;
