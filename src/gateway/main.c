@@ -205,19 +205,37 @@ main_check(const struct main_opts *o)
 	exit(0);
 }
 
-/* Become root no more, once the listeners are bound (only when root). */
+/*
+ * Becomes user once the listeners are bound, when started as root. Each
+ * step is checked, and so is the outcome: every id is the user's, and
+ * root cannot be had back. Without "user" a root daemon stays root, and
+ * says so: every relay would then run with the power to own the host.
+ */
 static void
 main_drop_privileges(const char *user)
 {
 	struct passwd	*pw;
 
-	if (user == NULL || geteuid() != 0)
+	if (geteuid() != 0)
+		return;		/* nothing to drop: "user" is for root */
+	if (user == NULL) {
+		log_warnx("running as root: give 'user NAME' to drop "
+		    "privileges once the listeners are open");
 		return;
+	}
 	if ((pw = getpwnam(user)) == NULL)
 		fatalx("user %s: no such user", user);
-	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1)
-		fatal("cannot become user %s", user);
+	if (pw->pw_uid == 0)
+		fatalx("user %s is root: nothing would be dropped", user);
+	if (setgroups(1, &pw->pw_gid) == -1)
+		fatal("cannot become user %s: setgroups", user);
+	if (setgid(pw->pw_gid) == -1)
+		fatal("cannot become user %s: setgid", user);
+	if (setuid(pw->pw_uid) == -1)
+		fatal("cannot become user %s: setuid", user);
+	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
+	    getgid() != pw->pw_gid || getegid() != pw->pw_gid)
+		fatalx("still not user %s after changing to it", user);
 	if (setuid(0) != -1)
 		fatalx("could regain root after becoming %s", user);
 	log_info("running as user %s", user);

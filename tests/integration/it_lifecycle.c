@@ -733,6 +733,39 @@ test_drops_privileges_to_configured_user(void **state)
 	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
 	echo_ok(fd, "as nobody");
 	close(fd);
+	assert_true(h_log_has(gw.log, "running as user nobody"));
+	assert_false(h_log_has(gw.log, "running as root"));
+}
+
+/* Root without "user" keeps root, and the log says so. */
+static void
+test_root_without_user_warns(void **state)
+{
+	(void)state;
+	if (getuid() != 0)
+		skip();
+	write_conf("pass to any\n");
+	start();
+	assert_true(h_log_wait(gw.log, "running as root", 3000));
+}
+
+/* "user root" would drop nothing: refused at start. */
+static void
+test_user_root_is_refused(void **state)
+{
+	char	 bin[PATH_MAX], ep[64];
+	char	*argv[] = { bin, "-f", "-c", conf, "-l", ep, NULL };
+	char	 log[PATH_MAX];
+
+	(void)state;
+	if (getuid() != 0)
+		skip();
+	write_conf("user root\npass to any\n");
+	snprintf(ep, sizeof(ep), "127.0.0.1:%u", h_free_port("127.0.0.1"));
+	h_bin(bin, sizeof(bin), "gatewayd");
+	h_tmp(log, sizeof(log), "user-root.log");
+	assert_int_equal(h_run(argv, log, log, 5000), 1);
+	assert_true(h_log_has(log, "nothing would be dropped"));
 }
 
 /* Reads notify datagrams until one holds want (bounded): 1 or 0. */
@@ -823,6 +856,8 @@ main(void)
 		T(test_debug_flag_implies_foreground),
 		T(test_daemonises_without_foreground_flag),
 		T(test_drops_privileges_to_configured_user),
+		T(test_root_without_user_warns),
+		T(test_user_root_is_refused),
 	};
 
 	h_init();
