@@ -34,6 +34,12 @@
  * exists (CI builds it first; SOCKS64_PLAIN_BUILD names another plain
  * build tree than build/) and are skipped otherwise; python3 and
  * nbclient run with the sanitized library.
+ *
+ * Every case runs twice: with the shim's default config and with
+ * 'async yes' (pending.c: a non-blocking connect returns EINPROGRESS at
+ * once and the program's own poll/select/epoll drive the SOCKS
+ * exchange), the second set named *_async. SOCKS64_IT_ASYNC=0 or 1
+ * runs only the one mode.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,6 +78,8 @@ static char	san_rt[PATH_MAX];	/* sanitizer runtime to preload, or "" */
 static char	www4[PATH_MAX], www6[PATH_MAX];
 static char	log_gw[PATH_MAX], log_h4[PATH_MAX], log_h6[PATH_MAX];
 static char	out_path[PATH_MAX], err_path[PATH_MAX], conf[PATH_MAX];
+static char	conf_async[PATH_MAX];	/* the same with 'async yes' */
+static int	async_mode;		/* this case's: run_in takes conf_async */
 static char	log_dns6[PATH_MAX], log_g1[PATH_MAX], log_echo6[PATH_MAX];
 static struct h_proc gw_proc, h4_proc, h6_proc, dns6_proc, echo6_proc;
 
@@ -300,6 +308,10 @@ group_setup(void **state)
 	if (h_write_file(conf, "# empty: the gateway comes from the "
 	    "environment\n") == -1)
 		return -1;
+	h_tmp(conf_async, sizeof(conf_async), "socks64-async.conf");
+	if (h_write_file(conf_async, "# the gateway comes from the "
+	    "environment\nasync yes\n") == -1)
+		return -1;
 	h_tmp(log_gw, sizeof(log_gw), "gatewayd.log");
 	h_tmp(log_h4, sizeof(log_h4), "http4.log");
 	h_tmp(log_h6, sizeof(log_h6), "http6.log");
@@ -424,7 +436,8 @@ run_in(const char *ns, const char *gw, int third_party, int timeout_ms,
 	argv[n++] = preload;
 	argv[n++] = gwv;
 	argv[n++] = home;
-	snprintf(confv, sizeof(confv), "SOCKS64_CONF=%s", conf);
+	snprintf(confv, sizeof(confv), "SOCKS64_CONF=%s",
+	    async_mode ? conf_async : conf);
 	argv[n++] = confv;
 	argv[n++] = "ASAN_OPTIONS=detect_leaks=0";
 	while (*cmd != NULL && n < 39)
@@ -631,7 +644,8 @@ test_socks64_run_wrapper(void **state)
 {
 	char run[PATH_MAX];
 	char *argv[] = { ip_cmd, "netns", "exec", NS "-c4", run, "-g", GW4,
-	    "curl", "-sS", "-m", "10", "http://www6.example/", NULL };
+	    "-c", async_mode ? conf_async : conf, "curl", "-sS", "-m", "10",
+	    "http://www6.example/", NULL };
 	const char *lib = lib_plain;
 
 	(void)state;
@@ -694,7 +708,8 @@ test_linked_program_v4_client_to_v6_server(void **state)
 	strncat(inc, "/include", sizeof(inc) - strlen(inc) - 1);
 	snprintf(ldir, sizeof(ldir), "-L%s", h_build_dir());
 	snprintf(rpath, sizeof(rpath), "-Wl,-rpath,%s", h_build_dir());
-	snprintf(confv, sizeof(confv), "SOCKS64_CONF=%s", conf);
+	snprintf(confv, sizeof(confv), "SOCKS64_CONF=%s",
+	    async_mode ? conf_async : conf);
 	assert_int_equal(h_write_file(src, "%s", linked_src), 0);
 	empty(err_path);
 	if (h_run(cc, out_path, err_path, 60000) != 0) {
@@ -920,32 +935,62 @@ test_firefox_headless_v4_client_to_v6_server(void **state)
 	assert_true(st.st_size > 0);
 }
 
+/* The mode of the case about to run (cmocka setup functions). */
+static int
+mode_sync(void **state)
+{
+	(void)state;
+	async_mode = 0;
+	return 0;
+}
+
+static int
+mode_async(void **state)
+{
+	(void)state;
+	async_mode = 1;
+	return 0;
+}
+
+/* Each case in both modes; the async one named *_async. */
+#define BOTH(f)	{ #f, f, mode_sync, NULL, NULL }, \
+		{ #f "_async", f, mode_async, NULL, NULL }
+
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_curl_v4_client_to_v6_server),
-		cmocka_unit_test(test_curl_v4_client_to_v4_server),
-		cmocka_unit_test(test_curl_v6_client_to_v4_server),
-		cmocka_unit_test(test_curl_v6_client_to_v6_server),
-		cmocka_unit_test(test_curl_literal_of_missing_family),
-		cmocka_unit_test(test_wget_v4_client_to_v6_server),
-		cmocka_unit_test(test_python_urllib_v4_client_to_v6_server),
-		cmocka_unit_test(test_git_ls_remote_v4_client_to_v6_server),
-		cmocka_unit_test(test_nbclient_nonblocking_each_wait),
-		cmocka_unit_test(test_unknown_name_and_refused_port_fail_fast),
-		cmocka_unit_test(test_socks64_run_wrapper),
-		cmocka_unit_test(test_linked_program_v4_client_to_v6_server),
-		cmocka_unit_test(test_dig_v4_client_to_v6_dns_server),
-		cmocka_unit_test(test_python_udp_v4_client_to_v6_dns_server),
-		cmocka_unit_test(test_chain_through_v4_only_first_gateway),
-		cmocka_unit_test(test_alternative_gateway_when_first_is_silent),
-		cmocka_unit_test(test_firefox_headless_v4_client_to_v6_server),
+	const struct CMUnitTest all[] = {
+		BOTH(test_curl_v4_client_to_v6_server),
+		BOTH(test_curl_v4_client_to_v4_server),
+		BOTH(test_curl_v6_client_to_v4_server),
+		BOTH(test_curl_v6_client_to_v6_server),
+		BOTH(test_curl_literal_of_missing_family),
+		BOTH(test_wget_v4_client_to_v6_server),
+		BOTH(test_python_urllib_v4_client_to_v6_server),
+		BOTH(test_git_ls_remote_v4_client_to_v6_server),
+		BOTH(test_nbclient_nonblocking_each_wait),
+		BOTH(test_unknown_name_and_refused_port_fail_fast),
+		BOTH(test_socks64_run_wrapper),
+		BOTH(test_linked_program_v4_client_to_v6_server),
+		BOTH(test_dig_v4_client_to_v6_dns_server),
+		BOTH(test_python_udp_v4_client_to_v6_dns_server),
+		BOTH(test_chain_through_v4_only_first_gateway),
+		BOTH(test_alternative_gateway_when_first_is_silent),
+		BOTH(test_firefox_headless_v4_client_to_v6_server),
 	};
+	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
+	const char *only = getenv("SOCKS64_IT_ASYNC");
+	size_t i, n = 0;
 
+	/* SOCKS64_IT_ASYNC=0 or 1: one mode only (even entries are sync). */
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (only == NULL || *only == '\0' ||
+		    (int)(i % 2) == (strcmp(only, "0") != 0))
+			tests[n++] = all[i];
 	/* This test makes its own namespaces; the harness must not move
 	 * it into a private one first. */
 	setenv("SOCKS64_IT_NO_NETNS", "1", 1);
 	h_init();
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return _cmocka_run_group_tests("it_shim_netns", tests, n,
+	    group_setup, group_teardown);
 }
