@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -47,6 +48,7 @@ struct pending {
 	int		 err;		/* FAILED: for SO_ERROR; 0 once read */
 	int		 auth;		/* a user is configured */
 	long long	 deadline;
+	long long	 t0;		/* when connect() was called */
 	struct socks5_addr dst;
 	const struct shim_conf *conf;
 	uint8_t		 out[SOCKS5_GREETING_MAX + SOCKS5_USERPASS_MAX +
@@ -148,6 +150,23 @@ pending_find(int fd)
 /* ------------------------------------------------------------------ */
 /* the state machine (pending_lock held)                                */
 
+/* "name:port" or the address, for the debug lines. */
+static const char *
+pending_dst_str(const struct pending *p, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	unsigned int sslen = sizeof(ss);
+
+	if (p->dst.atyp == SOCKS5_ATYP_DOMAIN)
+		snprintf(buf, len, "%s:%u", p->dst.name, p->dst.port);
+	else if (socks5_addr_to_sockaddr(&p->dst, (struct sockaddr *)&ss,
+	    &sslen) == 0)
+		addr_format((struct sockaddr *)&ss, buf, len);
+	else
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 static void
 pending_fail(struct pending *p, int err)
 {
@@ -166,9 +185,13 @@ pending_fail(struct pending *p, int err)
 		ev.data.u64 = (uint64_t)(uintptr_t)p;
 		(void)real_epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->fd, &ev);
 	}
-	shim_debug("connect fd=%d dest=%s:%u async %s", p->fd,
-	    p->dst.atyp == SOCKS5_ATYP_DOMAIN ? p->dst.name : "(address)",
-	    p->dst.port, strerror(err));
+	if (p->conf->debug) {
+		char ds[300];
+
+		shim_debug("connect fd=%d dest=%s async %s ms=%lld", p->fd,
+		    pending_dst_str(p, ds, sizeof(ds)), strerror(err),
+		    socks_now_ms() - p->t0);
+	}
 }
 
 static void
@@ -403,6 +426,12 @@ pending_step(struct pending *p, short *need)
 		ev.data.u64 = p->prog_data;
 		(void)real_epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->fd, &ev);
 	}
+	if (p->conf->debug) {
+		char ds[300];
+
+		shim_debug("connect fd=%d dest=%s async ok ms=%lld", p->fd,
+		    pending_dst_str(p, ds, sizeof(ds)), socks_now_ms() - p->t0);
+	}
 	pending_free(p);
 	return PENDING_DONE;
 }
@@ -426,7 +455,8 @@ pending_start(int fd, const struct shim_conf *c, const struct socks5_addr *dst)
 	p->cookie = sockreg_cookie(fd);
 	p->state = PEND_CONNECTING;
 	p->auth = c->user[0] != '\0';
-	p->deadline = socks_now_ms() + c->timeout_ms;
+	p->t0 = socks_now_ms();
+	p->deadline = p->t0 + c->timeout_ms;
 	p->dst = *dst;
 	p->conf = c;
 	p->epfd = -1;
