@@ -475,6 +475,10 @@ connect_async(int fd, const struct shim_conf *c,
  * error once it failed (read once); a failed one whose error was read
  * becomes a fresh socket of its own family for the new attempt.
  * Returns 1 with *r set if answered here, 0 to go on.
+ *
+ * The exchange is stepped here, not only looked at: a program that asks
+ * connect() again until EISCONN, and never polls, would otherwise hear
+ * EALREADY for ever. Once it is open the hook goes on to EISCONN.
  */
 static int
 connect_again(int fd, int *r)
@@ -483,7 +487,8 @@ connect_again(int fd, int *r)
 	socklen_t len = sizeof(int);
 	int st, err = 0, domain, type, protocol;
 
-	if ((st = pending_state(fd, &err)) == PENDING_NONE)
+	st = pending_poll(fd, NULL, NULL, &err);
+	if (st == PENDING_NONE || st == PENDING_DONE)
 		return 0;
 	*r = -1;
 	if (st == PENDING_WAIT) {

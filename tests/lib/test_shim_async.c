@@ -290,6 +290,76 @@ test_async_epoll_refused(void **state)
 }
 
 /*
+ * A program that asks connect() again instead of waiting (as older
+ * code does): EALREADY while the exchange goes on, and the asking
+ * itself moves it, so EISCONN comes without any poll.
+ */
+static void
+test_async_connect_again(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = fakegw_fake("slow.again.example", AF_INET, 80, &ss);
+	int fd = start("slow.again.example", AF_INET), i, r = 0;
+
+	(void)state;
+	for (i = 0; i < 300; i++) {
+		if ((r = connect(fd, (struct sockaddr *)&ss, len)) == -1 &&
+		    errno == EALREADY) {
+			usleep(10 * 1000);
+			continue;
+		}
+		break;
+	}
+	assert_int_equal(r, -1);
+	assert_int_equal(errno, EISCONN);
+	assert_true(i > 0);
+	echo(fd);
+	close(fd);
+}
+
+/*
+ * The socket in an edge-triggered epoll set before connect() (nginx
+ * registers upstream sockets so): the kernel may report it writable
+ * once the gateway has accepted, before the tunnel is open; a send
+ * then says EAGAIN, and the program still hears of it again.
+ */
+static void
+test_async_epoll_registered_before(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = fakegw_fake("slow.early.example", AF_INET, 80, &ss);
+	struct epoll_event ev, out[4];
+	int ep = epoll_create1(0), i, n, sent = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	char c = 0;
+
+	(void)state;
+	assert_true(ep >= 0 && fd >= 0);
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+	ev.data.u64 = 0xea51;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), -1);
+	assert_int_equal(errno, EINPROGRESS);
+	for (i = 0; i < 40 && !sent; i++) {
+		if ((n = epoll_wait(ep, out, 4, 100)) <= 0)
+			continue;
+		assert_int_equal(out[0].data.u64, 0xea51);
+		if (!(out[0].events & EPOLLOUT) || so_error(fd) != 0)
+			continue;
+		if (send(fd, "z", 1, 0) == 1)
+			sent = 1;
+		else
+			assert_int_equal(errno, EAGAIN);
+	}
+	assert_true(sent);
+	for (i = 0; i < 30 && recv(fd, &c, 1, 0) != 1; i++)
+		(void)epoll_wait(ep, out, 4, 100);
+	assert_int_equal(c, 'z');
+	close(fd);
+	close(ep);
+}
+
+/*
  * 100 connects to a gateway that answers each after 500 ms: every
  * connect() returns before the first answer is written, and one poll
  * loop sees them all through.
@@ -338,6 +408,8 @@ main(void)
 		cmocka_unit_test(test_async_epoll_lt),
 		cmocka_unit_test(test_async_epoll_et),
 		cmocka_unit_test(test_async_epoll_refused),
+		cmocka_unit_test(test_async_connect_again),
+		cmocka_unit_test(test_async_epoll_registered_before),
 		cmocka_unit_test(test_async_hundred),
 	};
 
