@@ -446,7 +446,7 @@ encode_msg(uint8_t *out, size_t cap, uint8_t code,
 {
 	int	alen;
 
-	if ((alen = addr_wire_len(a)) < 0 || cap < (size_t)(3 + alen))
+	if ((alen = addr_wire_len(a)) < 0 || cap < 3 + (size_t)alen)
 		return -1;
 	out[MSG_VER] = SOCKS5_VERSION;
 	out[MSG_CMD] = code;
@@ -477,7 +477,7 @@ socks5_encode_udp_header(uint8_t *out, size_t cap,
 {
 	int	alen;
 
-	if ((alen = addr_wire_len(dst)) < 0 || cap < (size_t)(3 + alen))
+	if ((alen = addr_wire_len(dst)) < 0 || cap < 3 + (size_t)alen)
 		return -1;
 	out[UDP_RSV] = 0;
 	out[UDP_RSV + 1] = 0;

@@ -353,7 +353,7 @@ main_loop(const struct main_opts *o, int sigfd)
 	int		 wait, sig, listening;
 
 	for (;;) {
-		if (cap < main_listeners.n + 1) {
+		if (pfd == NULL || cap < main_listeners.n + 1) {
 			if ((np = realloc(pfd, (main_listeners.n + 1) *
 			    sizeof(*pfd))) == NULL)
 				fatal("realloc");

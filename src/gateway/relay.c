@@ -64,10 +64,7 @@ relay_to_copy(struct relay_dir *d)
 static int
 relay_dir_init(struct relay_dir *d, int from, int to, int try_splice)
 {
-	memset(d, 0, sizeof(*d));
-	d->from = from;
-	d->to = to;
-	d->pipe[0] = d->pipe[1] = -1;
+	*d = (struct relay_dir){ .from = from, .to = to, .pipe = { -1, -1 } };
 	/* Out of descriptors for a pipe is no reason to fail the relay. */
 	if (try_splice && pipe2(d->pipe, O_CLOEXEC | O_NONBLOCK) == 0)
 		return 0;

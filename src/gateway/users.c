@@ -116,7 +116,7 @@ static void
 parse_line(struct users *u, char *line, unsigned int lineno,
     struct conf_errors *errs)
 {
-	struct user	*nv, *dup;
+	struct user	*nv;
 	char		*colon, *end, *hash;
 	const char	*why;
 	size_t		 i;
@@ -156,7 +156,7 @@ parse_line(struct users *u, char *line, unsigned int lineno,
 		conf_error(errs, lineno, "user '%s': %s", line, why);
 		return;
 	}
-	if ((dup = users_find(u, line)) != NULL) {
+	if (users_find(u, line) != NULL) {
 		conf_error(errs, lineno, "duplicate user '%s'", line);
 		return;
 	}
