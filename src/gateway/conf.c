@@ -25,6 +25,7 @@
  * be so large that seconds * 1000 overflows one.
  */
 #define TIMEOUT_MAX		(INT_MAX / 1000)
+#define CONF_NELEM(a)		(sizeof(a) / sizeof((a)[0]))
 #define MAX_CLIENTS_MAX		1048576
 /* RFC 8305 section 5: at least 10 ms, and no more than 2 s. */
 #define HAPPY_DELAY_MIN		10
@@ -51,58 +52,52 @@ enum once {
 	ONCE_NONE = -1,		/* repeatable */
 };
 
-struct parse {
+struct conf_parse {
 	struct gw_conf		*c;
 	struct conf_errors	*e;
 	unsigned int		 seen[ONCE_COUNT];	/* line, 0: not yet */
 };
 
-typedef void (*directive_fn)(struct parse *, const struct conflex_line *);
+/* A directive's parser: conf_d_NAME for directive NAME. */
+typedef void conf_directive_fn(struct conf_parse *,
+    const struct conflex_line *);
 
-static void	 d_listen(struct parse *, const struct conflex_line *);
-static void	 d_auth(struct parse *, const struct conflex_line *);
-static void	 d_users_file(struct parse *, const struct conflex_line *);
-static void	 d_family(struct parse *, const struct conflex_line *);
-static void	 d_happy_delay(struct parse *, const struct conflex_line *);
-static void	 d_timeout(struct parse *, const struct conflex_line *);
-static void	 d_max_clients(struct parse *, const struct conflex_line *);
-static void	 d_protect(struct parse *, const struct conflex_line *);
-static void	 d_log(struct parse *, const struct conflex_line *);
-static void	 d_log_level(struct parse *, const struct conflex_line *);
-static void	 d_user(struct parse *, const struct conflex_line *);
-static void	 d_client(struct parse *, const struct conflex_line *);
-static void	 d_rule(struct parse *, const struct conflex_line *);
-static void	 d_chain(struct parse *, const struct conflex_line *);
+static conf_directive_fn	conf_d_listen, conf_d_auth, conf_d_users_file,
+				conf_d_family, conf_d_happy_delay,
+				conf_d_timeout, conf_d_max_clients,
+				conf_d_protect, conf_d_log, conf_d_log_level,
+				conf_d_user, conf_d_client, conf_d_request,
+				conf_d_chain;
 
 /*
  * One row per directive. Single-valued ones name their seen[] slot, so
  * a second occurrence is reported against the first. "timeout" has one
  * slot per kind and checks them itself.
  */
-static const struct directive {
-	const char	*name;
-	directive_fn	 fn;
-	int		 once;
-} directives[] = {
-	{ "listen",		  d_listen,	 ONCE_NONE },
-	{ "auth",		  d_auth,	 ONCE_AUTH },
-	{ "users-file",		  d_users_file,	 ONCE_USERS_FILE },
-	{ "family",		  d_family,	 ONCE_FAMILY },
-	{ "happy-eyeballs-delay", d_happy_delay, ONCE_HAPPY_DELAY },
-	{ "timeout",		  d_timeout,	 ONCE_NONE },
-	{ "max-clients",	  d_max_clients, ONCE_MAX_CLIENTS },
-	{ "protect-local",	  d_protect,	 ONCE_PROTECT_LOCAL },
-	{ "protect-private",	  d_protect,	 ONCE_PROTECT_PRIVATE },
-	{ "log",		  d_log,	 ONCE_LOG },
-	{ "log-level",		  d_log_level,	 ONCE_LOG_LEVEL },
-	{ "user",		  d_user,	 ONCE_USER },
-	{ "client",		  d_client,	 ONCE_NONE },
-	{ "pass",		  d_rule,	 ONCE_NONE },
-	{ "block",		  d_rule,	 ONCE_NONE },
-	{ "chain",		  d_chain,	 ONCE_NONE },
+static const struct conf_directive {
+	const char		*name;
+	conf_directive_fn	*fn;
+	int			 once;
+} conf_directives[] = {
+	{ "listen",		  conf_d_listen,	ONCE_NONE },
+	{ "auth",		  conf_d_auth,		ONCE_AUTH },
+	{ "users-file",		  conf_d_users_file,	ONCE_USERS_FILE },
+	{ "family",		  conf_d_family,	ONCE_FAMILY },
+	{ "happy-eyeballs-delay", conf_d_happy_delay,	ONCE_HAPPY_DELAY },
+	{ "timeout",		  conf_d_timeout,	ONCE_NONE },
+	{ "max-clients",	  conf_d_max_clients,	ONCE_MAX_CLIENTS },
+	{ "protect-local",	  conf_d_protect,	ONCE_PROTECT_LOCAL },
+	{ "protect-private",	  conf_d_protect,	ONCE_PROTECT_PRIVATE },
+	{ "log",		  conf_d_log,		ONCE_LOG },
+	{ "log-level",		  conf_d_log_level,	ONCE_LOG_LEVEL },
+	{ "user",		  conf_d_user,		ONCE_USER },
+	{ "client",		  conf_d_client,	ONCE_NONE },
+	{ "pass",		  conf_d_request,	ONCE_NONE },
+	{ "block",		  conf_d_request,	ONCE_NONE },
+	{ "chain",		  conf_d_chain,		ONCE_NONE },
 };
 
-static const char *const family_names[] = {
+static const char *const conf_family_names[] = {
 	[FAMILY_HAPPY_EYEBALLS]	= "happy-eyeballs",
 	[FAMILY_IPV6_FIRST]	= "ipv6-first",
 	[FAMILY_IPV4_FIRST]	= "ipv4-first",
@@ -113,9 +108,9 @@ static const char *const family_names[] = {
 const char *
 conf_family_str(enum family_pref f)
 {
-	if ((size_t)f >= sizeof(family_names) / sizeof(family_names[0]))
+	if ((size_t)f >= CONF_NELEM(conf_family_names))
 		return "unknown";
-	return family_names[f];
+	return conf_family_names[f];
 }
 
 /* A config with every numeric default set and nothing else. */
@@ -191,7 +186,7 @@ conf_unref(struct gw_conf *c)
 /* growing the arrays                                                  */
 
 static int
-add_listen(struct gw_conf *c, const struct sockaddr_storage *ss,
+conf_push_listen(struct gw_conf *c, const struct sockaddr_storage *ss,
     socklen_t len)
 {
 	struct sockaddr_storage	*l;
@@ -211,58 +206,11 @@ add_listen(struct gw_conf *c, const struct sockaddr_storage *ss,
 	return 0;
 }
 
-/* Inserts r at index at (0: in front, nclient_rules: at the end). */
-static int
-add_client_rule(struct gw_conf *c, const struct client_rule *r, size_t at)
-{
-	struct client_rule	*v;
-
-	v = realloc(c->client_rules, (c->nclient_rules + 1) * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	c->client_rules = v;
-	memmove(&v[at + 1], &v[at], (c->nclient_rules - at) * sizeof(*v));
-	v[at] = *r;
-	c->nclient_rules++;
-	return 0;
-}
-
-/* Not realloc: the old array holds passwords and is wiped before free. */
-static int
-add_chain(struct gw_conf *c, const struct chain *h)
-{
-	struct chain	*v;
-
-	if ((v = malloc((c->nchains + 1) * sizeof(*v))) == NULL)
-		return -1;
-	if (c->nchains > 0) {
-		memcpy(v, c->chains, c->nchains * sizeof(*v));
-		explicit_bzero(c->chains, c->nchains * sizeof(*v));
-	}
-	free(c->chains);
-	c->chains = v;
-	v[c->nchains++] = *h;
-	return 0;
-}
-
-static int
-add_rule(struct gw_conf *c, const struct rule *r)
-{
-	struct rule	*v;
-
-	v = realloc(c->rules, (c->nrules + 1) * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	c->rules = v;
-	v[c->nrules++] = *r;
-	return 0;
-}
-
 /* ---------------------------------------------------------------- */
 /* the directives                                                      */
 
 static void
-oom(struct parse *p, unsigned int line)
+conf_oom(struct conf_parse *p, unsigned int line)
 {
 	conf_error(p->e, line, "out of memory");
 }
@@ -272,7 +220,7 @@ oom(struct parse *p, unsigned int line)
  * ("ADDR:PORT"). Returns 0, or -1 after recording the error.
  */
 static int
-want_args(struct parse *p, const struct conflex_line *l, int n,
+conf_want_args(struct conf_parse *p, const struct conflex_line *l, int n,
     const char *what)
 {
 	if (l->nwords < n + 1) {
@@ -289,13 +237,13 @@ want_args(struct parse *p, const struct conflex_line *l, int n,
 }
 
 static void
-d_listen(struct parse *p, const struct conflex_line *l)
+conf_d_listen(struct conf_parse *p, const struct conflex_line *l)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	const char		*why;
 
-	if (want_args(p, l, 1, "ADDR:PORT") == -1)
+	if (conf_want_args(p, l, 1, "ADDR:PORT") == -1)
 		return;
 	if (addr_parse_endpoint(l->words[1], GATEWAYD_DEFAULT_PORT, &ss, &len,
 	    &why) == -1) {
@@ -304,12 +252,12 @@ d_listen(struct parse *p, const struct conflex_line *l)
 		    l->words[1], why);
 		return;
 	}
-	if (add_listen(p->c, &ss, len) == -1)
-		oom(p, l->lineno);
+	if (conf_push_listen(p->c, &ss, len) == -1)
+		conf_oom(p, l->lineno);
 }
 
 static void
-d_auth(struct parse *p, const struct conflex_line *l)
+conf_d_auth(struct conf_parse *p, const struct conflex_line *l)
 {
 	unsigned int	 set = 0, m;
 	int		 i;
@@ -346,9 +294,9 @@ d_auth(struct parse *p, const struct conflex_line *l)
 }
 
 static void
-d_users_file(struct parse *p, const struct conflex_line *l)
+conf_d_users_file(struct conf_parse *p, const struct conflex_line *l)
 {
-	if (want_args(p, l, 1, "PATH") == -1)
+	if (conf_want_args(p, l, 1, "PATH") == -1)
 		return;
 	if (l->words[1][0] == '\0') {
 		conf_error(p->e, l->lineno,
@@ -356,20 +304,20 @@ d_users_file(struct parse *p, const struct conflex_line *l)
 		return;
 	}
 	if ((p->c->users_file = strdup(l->words[1])) == NULL)
-		oom(p, l->lineno);
+		conf_oom(p, l->lineno);
 	p->c->users_file_line = l->lineno;
 }
 
 static void
-d_family(struct parse *p, const struct conflex_line *l)
+conf_d_family(struct conf_parse *p, const struct conflex_line *l)
 {
 	size_t	i;
 
-	if (want_args(p, l, 1, "happy-eyeballs, ipv6-first, ipv4-first, "
+	if (conf_want_args(p, l, 1, "happy-eyeballs, ipv6-first, ipv4-first, "
 	    "ipv6-only or ipv4-only") == -1)
 		return;
-	for (i = 0; i < sizeof(family_names) / sizeof(family_names[0]); i++) {
-		if (strcmp(l->words[1], family_names[i]) == 0) {
+	for (i = 0; i < CONF_NELEM(conf_family_names); i++) {
+		if (strcmp(l->words[1], conf_family_names[i]) == 0) {
 			p->c->family = (enum family_pref)i;
 			return;
 		}
@@ -380,11 +328,11 @@ d_family(struct parse *p, const struct conflex_line *l)
 }
 
 static void
-d_happy_delay(struct parse *p, const struct conflex_line *l)
+conf_d_happy_delay(struct conf_parse *p, const struct conflex_line *l)
 {
 	unsigned long	v;
 
-	if (want_args(p, l, 1, "MS") == -1)
+	if (conf_want_args(p, l, 1, "MS") == -1)
 		return;
 	if (conf_parse_uint(l->words[1], HAPPY_DELAY_MIN, HAPPY_DELAY_MAX,
 	    &v) == -1) {
@@ -397,7 +345,7 @@ d_happy_delay(struct parse *p, const struct conflex_line *l)
 }
 
 static void
-d_timeout(struct parse *p, const struct conflex_line *l)
+conf_d_timeout(struct conf_parse *p, const struct conflex_line *l)
 {
 	static const struct {
 		const char	*kind;
@@ -460,11 +408,11 @@ d_timeout(struct parse *p, const struct conflex_line *l)
 }
 
 static void
-d_max_clients(struct parse *p, const struct conflex_line *l)
+conf_d_max_clients(struct conf_parse *p, const struct conflex_line *l)
 {
 	unsigned long	v;
 
-	if (want_args(p, l, 1, "N") == -1)
+	if (conf_want_args(p, l, 1, "N") == -1)
 		return;
 	if (conf_parse_uint(l->words[1], 1, MAX_CLIENTS_MAX, &v) == -1) {
 		conf_error(p->e, l->lineno, "expected a number from 1 to %d "
@@ -476,11 +424,11 @@ d_max_clients(struct parse *p, const struct conflex_line *l)
 }
 
 static void
-d_protect(struct parse *p, const struct conflex_line *l)
+conf_d_protect(struct conf_parse *p, const struct conflex_line *l)
 {
 	int	v;
 
-	if (want_args(p, l, 1, "yes or no") == -1)
+	if (conf_want_args(p, l, 1, "yes or no") == -1)
 		return;
 	if (conf_parse_bool(l->words[1], &v) == -1) {
 		conf_error(p->e, l->lineno,
@@ -495,9 +443,9 @@ d_protect(struct parse *p, const struct conflex_line *l)
 }
 
 static void
-d_log(struct parse *p, const struct conflex_line *l)
+conf_d_log(struct conf_parse *p, const struct conflex_line *l)
 {
-	if (want_args(p, l, 1, "stderr or syslog") == -1)
+	if (conf_want_args(p, l, 1, "stderr or syslog") == -1)
 		return;
 	if (strcmp(l->words[1], "stderr") == 0)
 		p->c->log_target = LOG_TARGET_STDERR;
@@ -513,11 +461,11 @@ d_log(struct parse *p, const struct conflex_line *l)
 }
 
 static void
-d_log_level(struct parse *p, const struct conflex_line *l)
+conf_d_log_level(struct conf_parse *p, const struct conflex_line *l)
 {
 	int	v;
 
-	if (want_args(p, l, 1, "error, warn, info or debug") == -1)
+	if (conf_want_args(p, l, 1, "error, warn, info or debug") == -1)
 		return;
 	if ((v = log_level_parse(l->words[1])) == -1) {
 		conf_error(p->e, l->lineno, "expected error, warn, info or "
@@ -528,9 +476,9 @@ d_log_level(struct parse *p, const struct conflex_line *l)
 }
 
 static void
-d_user(struct parse *p, const struct conflex_line *l)
+conf_d_user(struct conf_parse *p, const struct conflex_line *l)
 {
-	if (want_args(p, l, 1, "NAME") == -1)
+	if (conf_want_args(p, l, 1, "NAME") == -1)
 		return;
 	if (l->words[1][0] == '\0') {
 		conf_error(p->e, l->lineno,
@@ -538,424 +486,40 @@ d_user(struct parse *p, const struct conflex_line *l)
 		return;
 	}
 	if ((p->c->runas = strdup(l->words[1])) == NULL)
-		oom(p, l->lineno);
+		conf_oom(p, l->lineno);
 }
 
-/* "client pass|block from NET" */
+/* The rule language lives in conf_rule.c. */
 static void
-d_client(struct parse *p, const struct conflex_line *l)
+conf_d_client(struct conf_parse *p, const struct conflex_line *l)
 {
-	struct client_rule	 r;
-	const char		*why;
-
-	memset(&r, 0, sizeof(r));
-	r.lineno = l->lineno;
-	if (l->nwords < 2) {
-		conf_error(p->e, l->lineno,
-		    "expected pass or block after 'client'");
-		return;
-	}
-	if (strcmp(l->words[1], "pass") == 0)
-		r.action = RULE_PASS;
-	else if (strcmp(l->words[1], "block") == 0)
-		r.action = RULE_BLOCK;
-	else {
-		conf_error(p->e, l->lineno,
-		    "expected pass or block after 'client', not '%s'",
-		    l->words[1]);
-		return;
-	}
-	if (l->nwords < 3) {
-		conf_error(p->e, l->lineno, "expected 'from' after 'client %s'",
-		    l->words[1]);
-		return;
-	}
-	if (strcmp(l->words[2], "from") != 0) {
-		conf_error(p->e, l->lineno,
-		    "expected 'from' after 'client %s', not '%s'", l->words[1],
-		    l->words[2]);
-		return;
-	}
-	if (l->nwords < 4) {
-		conf_error(p->e, l->lineno,
-		    "expected a network or 'any' after 'client %s from'",
-		    l->words[1]);
-		return;
-	}
-	if (addr_parse_net(l->words[3], &r.from, &why) == -1) {
-		conf_error(p->e, l->lineno, "expected a network or 'any' after "
-		    "'client %s from', not '%s': %s", l->words[1], l->words[3],
-		    why);
-		return;
-	}
-	if (l->nwords > 4) {
-		conf_error(p->e, l->lineno,
-		    "unexpected '%s' after 'client %s from %s'", l->words[4],
-		    l->words[1], l->words[3]);
-		return;
-	}
-	if (add_client_rule(p->c, &r, p->c->nclient_rules) == -1)
-		oom(p, l->lineno);
+	conf_rule_client(p->c, p->e, l);
 }
 
-/*
- * Whether s is a host name we can match against: dot-separated labels
- * of 1-63 letters, digits, '-' or '_' (RFC 1123, plus the '_' of service
- * names), no label starting or ending with '-', at most 253 bytes. A
- * trailing dot (the root) has been removed by the caller.
- */
-static int
-valid_name(const char *s)
-{
-	size_t	len = strlen(s), label = 0, i;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (i = 0; i <= len; i++) {
-		unsigned char	ch = (unsigned char)s[i];
-
-		if (ch == '.' || ch == '\0') {
-			if (label == 0 || s[i - 1] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-			return 0;
-		if (ch == '-' && label == 0)
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return 1;
-}
-
-/* Whether a word was meant as an address (and so must parse as one). */
-static int
-looks_like_address(const char *s)
-{
-	if (strchr(s, ':') != NULL || strchr(s, '/') != NULL)
-		return 1;
-	return strspn(s, "0123456789.") == strlen(s);
-}
-
-/*
- * Parses DEST = any | CIDR/address | name | .suffix into r. Names are
- * kept in lower case without a trailing dot, suffixes without their
- * leading dot, so matching need not normalise the rule side.
- */
-static int
-parse_dest(struct rule *r, const char *w, const char **why)
-{
-	/* Zeroed whole: clang-tidy cannot see that strlen(name) is len. */
-	char	 name[256] = "";
-	size_t	 len, i;
-	int	 suffix = 0;
-
-	if (strcmp(w, "any") == 0) {
-		r->dest = DEST_ANY;
-		return 0;
-	}
-	if (looks_like_address(w)) {
-		r->dest = DEST_NET;
-		return addr_parse_net(w, &r->to_net, why);
-	}
-	if (w[0] == '.') {
-		suffix = 1;
-		w++;
-	}
-	len = strlen(w);
-	if (len > 0 && w[len - 1] == '.')
-		len--;
-	if (len >= sizeof(name)) {
-		*why = "name too long";
-		return -1;
-	}
-	for (i = 0; i < len; i++) {
-		char	ch = w[i];
-
-		name[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') :
-		    ch;
-	}
-	name[len] = '\0';
-	if (!valid_name(name)) {
-		*why = "not an address, a network, a host name or a .suffix";
-		return -1;
-	}
-	r->dest = suffix ? DEST_SUFFIX : DEST_NAME;
-	memcpy(r->to_name, name, len + 1);
-	return 0;
-}
-
-/* Parses "P" or "P-Q" (1-65535, P <= Q). */
-static int
-parse_ports(struct rule *r, const char *w)
-{
-	unsigned long	 lo, hi;
-	const char	*dash;
-	char		 first[8];
-
-	if ((dash = strchr(w, '-')) == NULL) {
-		if (conf_parse_uint(w, 1, 65535, &lo) == -1)
-			return -1;
-		hi = lo;
-	} else {
-		if ((size_t)(dash - w) >= sizeof(first))
-			return -1;
-		memcpy(first, w, (size_t)(dash - w));
-		first[dash - w] = '\0';
-		if (conf_parse_uint(first, 1, 65535, &lo) == -1 ||
-		    conf_parse_uint(dash + 1, 1, 65535, &hi) == -1 || lo > hi)
-			return -1;
-	}
-	r->port_lo = (uint16_t)lo;
-	r->port_hi = (uint16_t)hi;
-	return 0;
-}
-
-static int
-parse_command(struct rule *r, const char *w)
-{
-	if (strcmp(w, "connect") == 0)
-		r->commands = 1u << SOCKS5_CMD_CONNECT;
-	else if (strcmp(w, "bind") == 0)
-		r->commands = 1u << SOCKS5_CMD_BIND;
-	else if (strcmp(w, "udp-associate") == 0)
-		r->commands = 1u << SOCKS5_CMD_UDP;
-	else
-		return -1;
-	return 0;
-}
-
-/* 1 + the index of the chain called name, or 0 if there is none. */
-static unsigned int
-chain_find(const struct gw_conf *c, const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < c->nchains; i++)
-		if (strcmp(c->chains[i].name, name) == 0)
-			return (unsigned int)i + 1;
-	return 0;
-}
-
-/*
- * "via NAME" names a chain defined above it; "via ADDR:PORT" makes an
- * unnamed one without credentials (shared by rules naming the same
- * endpoint). A chain name never looks like an address, so the two
- * forms cannot be confused.
- */
-static int
-parse_via(struct gw_conf *c, struct rule *r, const char *w,
-    unsigned int line, const char **why)
-{
-	struct chain	h;
-
-	if ((r->via = chain_find(c, w)) != 0)
-		return 0;
-	if (!looks_like_address(w)) {
-		*why = "no such chain (a 'chain' line must define it first)";
-		return -1;
-	}
-	memset(&h, 0, sizeof(h));
-	if (strlen(w) >= sizeof(h.name)) {
-		*why = "too long";
-		return -1;
-	}
-	if (addr_parse_endpoint(w, GATEWAYD_DEFAULT_PORT, &h.addr, &h.addrlen,
-	    why) == -1)
-		return -1;
-	memcpy(h.name, w, strlen(w) + 1);
-	h.lineno = line;
-	if (add_chain(c, &h) == -1) {
-		*why = "out of memory";
-		return -1;
-	}
-	r->via = (unsigned int)c->nchains;
-	return 0;
-}
-
-/*
- * "pass|block [from NET] [to DEST] [port P|P-Q] [user NAME]
- *  [command connect|bind|udp-associate] [via CHAIN]": the keywords may
- * come in any order, each at most once.
- */
 static void
-d_rule(struct parse *p, const struct conflex_line *l)
+conf_d_request(struct conf_parse *p, const struct conflex_line *l)
 {
-	enum kw {
-		KW_FROM, KW_TO, KW_PORT, KW_USER, KW_COMMAND, KW_VIA, KW_COUNT
-	};
-	static const char *const kwname[KW_COUNT] = {
-		"from", "to", "port", "user", "command", "via",
-	};
-	static const char *const kwwhat[KW_COUNT] = {
-		"a network or 'any'",
-		"any, an address or network, a name or a .suffix",
-		"a port or a range P-Q (1-65535)",
-		"a user name",
-		"connect, bind or udp-associate",
-		"a chain name or ADDR:PORT",
-	};
-	struct rule	 r;
-	const char	*why, *v;
-	int		 i, k, seen = 0;
-
-	memset(&r, 0, sizeof(r));
-	r.action = strcmp(l->words[0], "pass") == 0 ? RULE_PASS : RULE_BLOCK;
-	r.dest = DEST_ANY;
-	r.port_lo = 0;
-	r.port_hi = 65535;
-	r.lineno = l->lineno;
-
-	for (i = 1; i < l->nwords; i += 2) {
-		for (k = 0; k < KW_COUNT; k++)
-			if (strcmp(l->words[i], kwname[k]) == 0)
-				break;
-		if (k == KW_COUNT) {
-			conf_error(p->e, l->lineno, "expected from, to, port, "
-			    "user, command or via in '%s' rule, not '%s'",
-			    l->words[0], l->words[i]);
-			return;
-		}
-		if (seen & (1 << k)) {
-			conf_error(p->e, l->lineno,
-			    "'%s' given twice in '%s' rule", kwname[k],
-			    l->words[0]);
-			return;
-		}
-		seen |= 1 << k;
-		if (i + 1 >= l->nwords) {
-			conf_error(p->e, l->lineno, "expected %s after '%s'",
-			    kwwhat[k], kwname[k]);
-			return;
-		}
-		v = l->words[i + 1];
-		why = NULL;
-		switch (k) {
-		case KW_FROM:
-			if (addr_parse_net(v, &r.from, &why) == -1)
-				goto bad;
-			break;
-		case KW_TO:
-			if (parse_dest(&r, v, &why) == -1)
-				goto bad;
-			break;
-		case KW_PORT:
-			if (parse_ports(&r, v) == -1)
-				goto bad;
-			break;
-		case KW_USER:
-			/* RFC 1929: a user name is 1-255 bytes. */
-			if (v[0] == '\0' || strlen(v) > 255)
-				goto bad;
-			memcpy(r.user, v, strlen(v) + 1);
-			break;
-		case KW_COMMAND:
-			if (parse_command(&r, v) == -1)
-				goto bad;
-			break;
-		case KW_VIA:
-			if (parse_via(p->c, &r, v, l->lineno, &why) == -1)
-				goto bad;
-			break;
-		}
-		continue;
-bad:
-		conf_error(p->e, l->lineno, "expected %s after '%s', not '%s'%s%s",
-		    kwwhat[k], kwname[k], v, why != NULL ? ": " : "",
-		    why != NULL ? why : "");
-		return;
-	}
-	if (r.via != 0 && r.action == RULE_BLOCK) {
-		conf_error(p->e, l->lineno, "'via' in a block rule: only a "
-		    "pass rule sends a request on");
-		return;
-	}
-	/* A datagram is relayed by this gateway or dropped, never chained. */
-	if (r.via != 0 && r.commands == (1u << SOCKS5_CMD_UDP)) {
-		conf_error(p->e, l->lineno,
-		    "'via' with 'command udp-associate': UDP is not chained");
-		return;
-	}
-	if (add_rule(p->c, &r) == -1)
-		oom(p, l->lineno);
+	conf_rule_request(p->c, p->e, l);
 }
 
-/*
- * "chain NAME ADDR:PORT [user USER password PASSWORD]": the next
- * gateway rules send requests to with "via NAME". A name is 1-63
- * letters, digits, '-', '_' or '.', not all digits and dots.
- */
 static void
-d_chain(struct parse *p, const struct conflex_line *l)
+conf_d_chain(struct conf_parse *p, const struct conflex_line *l)
 {
-	struct chain	 h;
-	const char	*name, *why;
-	unsigned int	 prev;
-	size_t		 len;
-
-	memset(&h, 0, sizeof(h));
-	h.lineno = l->lineno;
-	if (l->nwords < 3) {
-		conf_error(p->e, l->lineno,
-		    "expected NAME ADDR:PORT after 'chain'");
-		return;
-	}
-	name = l->words[1];
-	len = strlen(name);
-	if (len == 0 || len >= sizeof(h.name) || strspn(name,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-_.") != len || looks_like_address(name)) {
-		conf_error(p->e, l->lineno, "expected a chain name (up to 63 "
-		    "letters, digits, '-', '_', '.') after 'chain', not '%s'",
-		    name);
-		return;
-	}
-	if ((prev = chain_find(p->c, name)) != 0) {
-		conf_error(p->e, l->lineno, "chain '%s' already defined at "
-		    "line %u", name, p->c->chains[prev - 1].lineno);
-		return;
-	}
-	memcpy(h.name, name, len + 1);
-	if (addr_parse_endpoint(l->words[2], GATEWAYD_DEFAULT_PORT, &h.addr,
-	    &h.addrlen, &why) == -1) {
-		conf_error(p->e, l->lineno, "expected ADDR:PORT after 'chain "
-		    "%s', not '%s': %s", name, l->words[2], why);
-		return;
-	}
-	if (l->nwords > 3) {
-		/* RFC 1929: a user name is 1-255 bytes, a password 0-255. */
-		if (l->nwords != 7 || strcmp(l->words[3], "user") != 0 ||
-		    strcmp(l->words[5], "password") != 0 ||
-		    l->words[4][0] == '\0' || strlen(l->words[4]) > 255 ||
-		    strlen(l->words[6]) > 255) {
-			conf_error(p->e, l->lineno, "expected 'user NAME "
-			    "password PASSWORD' after 'chain %s %s'", name,
-			    l->words[2]);
-			return;
-		}
-		memcpy(h.user, l->words[4], strlen(l->words[4]) + 1);
-		memcpy(h.pass, l->words[6], strlen(l->words[6]) + 1);
-	}
-	if (add_chain(p->c, &h) == -1)
-		oom(p, l->lineno);
-	explicit_bzero(&h, sizeof(h));
+	conf_rule_chain(p->c, p->e, l);
 }
 
 /* ---------------------------------------------------------------- */
 /* the parser                                                          */
 
 static void
-parse_line(struct parse *p, const struct conflex_line *l)
+conf_parse_line(struct conf_parse *p, const struct conflex_line *l)
 {
-	const struct directive	*d = NULL;
+	const struct conf_directive	*d = NULL;
 	size_t			 i;
 
-	for (i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
-		if (strcmp(l->words[0], directives[i].name) == 0) {
-			d = &directives[i];
+	for (i = 0; i < CONF_NELEM(conf_directives); i++) {
+		if (strcmp(l->words[0], conf_directives[i].name) == 0) {
+			d = &conf_directives[i];
 			break;
 		}
 	}
@@ -984,7 +548,7 @@ parse_line(struct parse *p, const struct conflex_line *l)
 struct gw_conf *
 conf_parse(const char *buf, size_t len, struct conf_errors *errs)
 {
-	struct parse		 p;
+	struct conf_parse		 p;
 	struct conflex		 lx;
 	struct conflex_line	*l;
 	const char		*why;
@@ -1005,7 +569,7 @@ conf_parse(const char *buf, size_t len, struct conf_errors *errs)
 			conf_error(errs, l->lineno, "%s", why);
 			continue;
 		}
-		parse_line(&p, l);
+		conf_parse_line(&p, l);
 	}
 	free(l);
 
@@ -1082,7 +646,7 @@ err:
  * (it is / once daemonised, when SIGHUP reloads). Returns a new string.
  */
 static char *
-resolve_near(const char *conf_path, const char *file)
+conf_resolve_near(const char *conf_path, const char *file)
 {
 	const char	*slash;
 	char		*out;
@@ -1137,7 +701,8 @@ conf_load(const char *path, struct conf_errors *errs)
 	if ((c->path = strdup(path)) == NULL)
 		goto oom;
 	if (c->users_file != NULL) {
-		if ((users_path = resolve_near(path, c->users_file)) == NULL)
+		users_path = conf_resolve_near(path, c->users_file);
+		if (users_path == NULL)
 			goto oom;
 		free(c->users_file);
 		c->users_file = users_path;
@@ -1192,7 +757,7 @@ conf_defaults(void)
 		memset(&cr, 0, sizeof(cr));
 		cr.action = RULE_PASS;
 		if (addr_parse_net(clients[i], &cr.from, &why) == -1 ||
-		    add_client_rule(c, &cr, c->nclient_rules) == -1)
+		    conf_rule_add_client(c, &cr, c->nclient_rules) == -1)
 			goto err;
 	}
 	memset(&r, 0, sizeof(r));
@@ -1201,7 +766,7 @@ conf_defaults(void)
 	r.dest = DEST_ANY;
 	r.port_lo = 0;
 	r.port_hi = 65535;
-	if (add_rule(c, &r) == -1)
+	if (conf_rule_add(c, &r) == -1)
 		goto err;
 	return c;
 err:
@@ -1223,7 +788,7 @@ conf_add_listen(struct gw_conf *c, const char *endpoint, const char **why)
 	if (addr_parse_endpoint(endpoint, GATEWAYD_DEFAULT_PORT, &ss, &len,
 	    why) == -1)
 		return -1;
-	if (add_listen(c, &ss, len) == -1) {
+	if (conf_push_listen(c, &ss, len) == -1) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -1254,7 +819,7 @@ conf_add_client_net(struct gw_conf *c, const char *net, const char **why)
 	r.action = RULE_PASS;
 	if (addr_parse_net(net, &r.from, why) == -1)
 		return -1;
-	if (add_client_rule(c, &r, 0) == -1) {
+	if (conf_rule_add_client(c, &r, 0) == -1) {
 		*why = "out of memory";
 		return -1;
 	}

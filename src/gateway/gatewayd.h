@@ -2,10 +2,9 @@
  * gatewayd.h - private header of the RFC 3089 gateway daemon.
  *
  * A table of contents: one banner per source file. Policy (conf.c,
- * policy.c, users.c, authdelay.c) is pure and knows nothing of sockets
- * or threads;
- * mechanism (listen.c, session.c, dial.c, relay.c, main.c) acts on the
- * verdicts policy returns.
+ * conf_rule.c, policy.c, users.c, authdelay.c) is pure and knows
+ * nothing of sockets or threads; mechanism (listen.c, session.c,
+ * dial.c, relay.c, main.c) acts on the verdicts policy returns.
  */
 #ifndef SOCKS64_GATEWAYD_H
 #define SOCKS64_GATEWAYD_H
@@ -163,6 +162,30 @@ void		 conf_warnings(const struct gw_conf *c, struct conf_errors *w);
  */
 #define CONF_FILE_MAX	(4u << 20)
 int		 conf_read_file(const char *path, char **buf, size_t *len);
+
+/* ---------------------------------------------------------------- */
+/* conf_rule.c: the rule language, for conf.c's parser               */
+
+/*
+ * One line each: "client pass|block from NET", "pass|block [from NET]
+ * [to DEST] [port P[-Q]] [user NAME] [command CMD] [via CHAIN]" and
+ * "chain NAME ADDR:PORT [user NAME password PASSWORD]", l->words[0]
+ * being the directive. Appends the rule (or chain) to c, or records
+ * every mistake in e as "FILE:LINE: reason" and adds nothing.
+ */
+void	conf_rule_client(struct gw_conf *c, struct conf_errors *e,
+	    const struct conflex_line *l);
+void	conf_rule_request(struct gw_conf *c, struct conf_errors *e,
+	    const struct conflex_line *l);
+void	conf_rule_chain(struct gw_conf *c, struct conf_errors *e,
+	    const struct conflex_line *l);
+/*
+ * Inserts a client rule at index at (0: in front, c->nclient_rules: at
+ * the end), appends a request rule. Return 0, or -1 out of memory.
+ */
+int	conf_rule_add_client(struct gw_conf *c, const struct client_rule *r,
+	    size_t at);
+int	conf_rule_add(struct gw_conf *c, const struct rule *r);
 
 /* ---------------------------------------------------------------- */
 /* policy.c: pure verdicts on clients and requests                   */
