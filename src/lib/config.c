@@ -49,6 +49,14 @@ static const struct shim_conf conf_early = {
 	.fake_v6 = { .family = AF_INET6,
 	    .bytes = { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 }, .prefix = 48 },
 	.timeout_ms = SHIM_DEFAULT_TIMEOUT_MS,
+	/*
+	 * A non-blocking connect returns EINPROGRESS at once and the
+	 * program's poll/select/epoll drive the SOCKS exchange (pending.c):
+	 * an event loop no longer stalls for as long as the gateway takes
+	 * to reach each destination. curl, wget, urllib, git, nbclient and
+	 * Firefox pass it_shim_netns both ways; 'async no' is the old way.
+	 */
+	.async = 1,
 };
 
 /* ------------------------------------------------------------------ */
@@ -522,6 +530,26 @@ conf_env_gateway(struct shim_conf *c, const char *v, const char **why)
 	return 0;
 }
 
+/* A yes/no variable (1 and 0 too): 0, or 1 counted as an error. */
+static int
+conf_env_bool(char *(*getenv_fn)(const char *), const char *name, int *out,
+    struct conf_errors *e)
+{
+	const char *v = getenv_fn(name);
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "0") == 0)
+		*out = 0;
+	else if (conf_parse_bool(v, out) == -1) {
+		conf_error(e, 0, "%s: expected yes or no", name);
+		return 1;
+	}
+	return 0;
+}
+
 int
 shim_conf_env(struct shim_conf *c, char *(*getenv_fn)(const char *),
     struct conf_errors *e)
@@ -548,16 +576,8 @@ shim_conf_env(struct shim_conf *c, char *(*getenv_fn)(const char *),
 		conf_error(e, 0, "SOCKS64_PASSWORD: %s", why);
 		errors++;
 	}
-	if ((v = getenv_fn("SOCKS64_DEBUG")) != NULL && *v != '\0') {
-		if (strcmp(v, "1") == 0)
-			c->debug = 1;
-		else if (strcmp(v, "0") == 0)
-			c->debug = 0;
-		else if (conf_parse_bool(v, &c->debug) == -1) {
-			conf_error(e, 0, "SOCKS64_DEBUG: expected yes or no");
-			errors++;
-		}
-	}
+	errors += conf_env_bool(getenv_fn, "SOCKS64_DEBUG", &c->debug, e);
+	errors += conf_env_bool(getenv_fn, "SOCKS64_ASYNC", &c->async, e);
 	return errors;
 }
 

@@ -93,8 +93,13 @@ fakegw_start(void *(*session)(void *), const char *name)
 	    name);
 	if ((fd = mkstemp(fakegw_conf_path)) == -1)
 		return 0;
-	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\ntimeout 3000\n",
-	    ntohs(sin.sin_port));
+	/*
+	 * The synchronous exchange: these tests expect a non-blocking
+	 * connect to be open once it returns (test_shim_async writes its
+	 * own config for the default, 'async yes').
+	 */
+	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\ntimeout 3000\n"
+	    "async no\n", ntohs(sin.sin_port));
 	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
 		close(fd);
 		return 0;

@@ -85,6 +85,7 @@ test_shim_conf_parse_every_directive(void **state)
 	    "direct 198.51.100.0/24\n"
 	    "direct 2001:db8:1::/48\n"
 	    "timeout 2500\n"
+	    "async no\n"
 	    "debug yes\n");
 	assert_int_equal(p.errors, 0);
 	assert_int_equal(p.c.enabled, 1);
@@ -106,6 +107,7 @@ test_shim_conf_parse_every_directive(void **state)
 	    "2001:db8:1::/48");
 	assert_int_equal(p.c.timeout_ms, 2500);
 	assert_int_equal(p.c.debug, 1);
+	assert_int_equal(p.c.async, 0);
 	shim_conf_release(&p.c);
 }
 
@@ -322,13 +324,16 @@ test_shim_conf_env_overrides_file(void **state)
 		"SOCKS64_USER=bob",
 		"SOCKS64_PASSWORD=secret",
 		"SOCKS64_DEBUG=1",
+		"SOCKS64_ASYNC=0",
 		NULL,
 	};
 	struct parsed p;
 	char buf[ADDR_STRLEN];
 
 	(void)state;
-	parse(&p, "gateway 192.0.2.1:1080\nuser alice\npassword x\n");
+	parse(&p, "gateway 192.0.2.1:1080\nuser alice\npassword x\n"
+	    "async yes\n");
+	assert_int_equal(p.c.async, 1);
 	fake_env = env;
 	conf_errors_init(&p.e, "environment");
 	assert_int_equal(shim_conf_env(&p.c, fake_getenv, &p.e), 0);
@@ -346,6 +351,7 @@ test_shim_conf_env_bad_keeps_file(void **state)
 	static const char *const env[] = {
 		"SOCKS64_GATEWAY=[2001:db8::7",
 		"SOCKS64_DEBUG=maybe",
+		"SOCKS64_ASYNC=sometimes",
 		NULL,
 	};
 	struct parsed p;
@@ -355,9 +361,12 @@ test_shim_conf_env_bad_keeps_file(void **state)
 	parse(&p, "gateway 192.0.2.1:1080\n");
 	fake_env = env;
 	conf_errors_init(&p.e, "environment");
-	assert_int_equal(shim_conf_env(&p.c, fake_getenv, &p.e), 2);
+	assert_int_equal(shim_conf_env(&p.c, fake_getenv, &p.e), 3);
 	assert_non_null(strstr(p.e.text, "environment: SOCKS64_GATEWAY: "));
 	assert_non_null(strstr(p.e.text, "environment: SOCKS64_DEBUG: "));
+	assert_non_null(strstr(p.e.text, "environment: SOCKS64_ASYNC: "));
+	/* The default: non-blocking connects return at once. */
+	assert_int_equal(p.c.async, 1);
 	assert_string_equal(gw_text(&p.c, buf, sizeof(buf)),
 	    "192.0.2.1:1080");
 	assert_int_equal(p.c.debug, 0);
