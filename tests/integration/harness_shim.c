@@ -52,8 +52,7 @@ hs_env(struct hs_env *e, struct h_spawn_opts *o, const struct hs_libs *l,
     int third_party, uint16_t gw_port)
 {
 	const char *lib = third_party ? l->plain : l->own;
-	const char *a = getenv("SOCKS64_IT_ASYNC");
-	int async = a != NULL && strcmp(a, "1") == 0;
+	const char *a = getenv("SOCKS64_IT_ASYNC"), *name, *text;
 	char path[PATH_MAX];
 
 	if (lib[0] == '\0' || access(lib, R_OK) != 0)
@@ -65,18 +64,20 @@ hs_env(struct hs_env *e, struct h_spawn_opts *o, const struct hs_libs *l,
 		snprintf(e->preload, sizeof(e->preload), "LD_PRELOAD=%s", lib);
 	snprintf(e->gateway, sizeof(e->gateway),
 	    "SOCKS64_GATEWAY=127.0.0.1:%u", gw_port);
-	/* SOCKS64_IT_ASYNC=1: the same runs with 'async yes' (pending.c). */
-	if (async) {
-		h_tmp(path, sizeof(path), "socks64-async.conf");
-		if (access(path, R_OK) != 0 && h_write_file(path, "# the "
-		    "gateway comes from SOCKS64_GATEWAY\nasync yes\n") == -1)
-			return -1;
-	} else {
-		h_tmp(path, sizeof(path), "socks64-empty.conf");
-		if (access(path, R_OK) != 0 && h_write_file(path, "# the "
-		    "gateway comes from SOCKS64_GATEWAY\n") == -1)
-			return -1;
+	/* SOCKS64_IT_ASYNC=0 or 1: 'async no' or 'yes'; else the default. */
+	name = "socks64-empty.conf";
+	text = "";
+	if (a != NULL && strcmp(a, "1") == 0) {
+		name = "socks64-async.conf";
+		text = "async yes\n";
+	} else if (a != NULL && strcmp(a, "0") == 0) {
+		name = "socks64-sync.conf";
+		text = "async no\n";
 	}
+	h_tmp(path, sizeof(path), name);
+	if (access(path, R_OK) != 0 && h_write_file(path, "# the gateway "
+	    "comes from SOCKS64_GATEWAY\n%s", text) == -1)
+		return -1;
 	snprintf(e->conf, sizeof(e->conf), "SOCKS64_CONF=%s", path);
 	o->env[0] = e->preload;
 	o->env[1] = e->gateway;

@@ -31,7 +31,8 @@ void	hs_libs_find(struct hs_libs *l);
 /*
  * The environment of a preloaded program: LD_PRELOAD, SOCKS64_GATEWAY
  * (127.0.0.1:gw_port), SOCKS64_CONF (an empty file: no /etc/socks64.conf
- * of the host counts; 'async yes' alone when SOCKS64_IT_ASYNC=1) and ASAN_OPTIONS without leak checking, set into
+ * of the host counts; 'async yes' or 'no' alone when SOCKS64_IT_ASYNC
+ * is 1 or 0) and ASAN_OPTIONS without leak checking, set into
  * o->env (o's other fields are left alone). third_party: the plain
  * library. Returns 0, or -1 when no library fits (the caller skips).
  */

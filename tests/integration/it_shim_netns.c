@@ -35,11 +35,11 @@
  * build tree than build/) and are skipped otherwise; python3 and
  * nbclient run with the sanitized library.
  *
- * Every case runs twice: with the shim's default config and with
- * 'async yes' (pending.c: a non-blocking connect returns EINPROGRESS at
- * once and the program's own poll/select/epoll drive the SOCKS
- * exchange), the second set named *_async. SOCKS64_IT_ASYNC=0 or 1
- * runs only the one mode.
+ * Every case runs twice: with 'async no' (connect() finishes the SOCKS
+ * exchange itself) and with 'async yes', the default (pending.c: a
+ * non-blocking connect returns EINPROGRESS at once and the program's
+ * own poll/select/epoll drive the exchange), the second set named
+ * *_async. SOCKS64_IT_ASYNC=0 or 1 runs only the one mode.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,7 +78,7 @@ static char	san_rt[PATH_MAX];	/* sanitizer runtime to preload, or "" */
 static char	www4[PATH_MAX], www6[PATH_MAX];
 static char	log_gw[PATH_MAX], log_h4[PATH_MAX], log_h6[PATH_MAX];
 static char	out_path[PATH_MAX], err_path[PATH_MAX], conf[PATH_MAX];
-static char	conf_async[PATH_MAX];	/* the same with 'async yes' */
+static char	conf_async[PATH_MAX];	/* conf, but 'async yes' */
 static int	async_mode;		/* this case's: run_in takes conf_async */
 static char	log_dns6[PATH_MAX], log_g1[PATH_MAX], log_echo6[PATH_MAX];
 static struct h_proc gw_proc, h4_proc, h6_proc, dns6_proc, echo6_proc;
@@ -304,9 +304,12 @@ group_setup(void **state)
 	h_tmp(out_path, sizeof(out_path), "run.out");
 	h_tmp(err_path, sizeof(err_path), "run.err");
 	h_tmp(conf, sizeof(conf), "socks64.conf");
-	/* Only SOCKS64_GATEWAY: no /etc/socks64.conf of the host counts. */
-	if (h_write_file(conf, "# empty: the gateway comes from the "
-	    "environment\n") == -1)
+	/*
+	 * Only SOCKS64_GATEWAY: no /etc/socks64.conf of the host counts.
+	 * Each mode named, whatever the default is.
+	 */
+	if (h_write_file(conf, "# the gateway comes from the "
+	    "environment\nasync no\n") == -1)
 		return -1;
 	h_tmp(conf_async, sizeof(conf_async), "socks64-async.conf");
 	if (h_write_file(conf_async, "# the gateway comes from the "
