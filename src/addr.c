@@ -593,3 +593,39 @@ addr_is_loopback(const struct sockaddr *sa)
 		return 0;
 	}
 }
+
+int
+addr_is_unspecified(const struct sockaddr *sa)
+{
+	static const uint8_t		zero[16];
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	switch (sa != NULL ? sa->sa_family : AF_UNSPEC) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)(const void *)sa;
+		return sin->sin_addr.s_addr == INADDR_ANY;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+		return memcmp(&sin6->sin6_addr, zero, sizeof(zero)) == 0;
+	default:
+		return 0;
+	}
+}
+
+void
+addr_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)ss;
+	struct sockaddr_in	 sin;
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &sin, sizeof(sin));
+}

@@ -79,5 +79,16 @@ int	addr_equal(const struct sockaddr *a, const struct sockaddr *b,
 	    int ports);
 /* Whether sa is loopback (127/8, ::1, or ::ffff:127.x.x.x). */
 int	addr_is_loopback(const struct sockaddr *sa);
+/*
+ * Whether sa is the unspecified address, 0.0.0.0 or :: (any port);
+ * ::ffff:0.0.0.0 is not (addr_unmap() it first to have it count).
+ */
+int	addr_is_unspecified(const struct sockaddr *sa);
+/*
+ * Makes an IPv4-mapped IPv6 address (::ffff:a.b.c.d) the IPv4 address
+ * it carries, port kept: it is IPv4 traffic and is dialed and matched
+ * so. Any other address is left as it is.
+ */
+void	addr_unmap(struct sockaddr_storage *ss);
 
 #endif /* SOCKS64_ADDR_H */

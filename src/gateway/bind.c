@@ -30,7 +30,7 @@ int
 bind_local_toward(const struct sockaddr *toward, struct sockaddr_storage *out)
 {
 	socklen_t	len = sizeof(*out);
-	int		fd, saved;
+	int		fd;
 
 	if (addr_len(toward) == 0) {
 		errno = EAFNOSUPPORT;
@@ -41,12 +41,8 @@ bind_local_toward(const struct sockaddr *toward, struct sockaddr_storage *out)
 		return -1;
 	memset(out, 0, sizeof(*out));
 	if (connect(fd, toward, addr_len(toward)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)out, &len) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    getsockname(fd, (struct sockaddr *)out, &len) == -1)
+		return mech_close_fail(fd);
 	close(fd);
 	addr_set_port((struct sockaddr *)out, 0);
 	return 0;
@@ -58,7 +54,7 @@ bind_listen(const struct sockaddr *toward, const struct sockaddr *ctl_local,
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(*bnd);
-	int			 fd, on = 1, saved;
+	int			 fd;
 
 	/*
 	 * Toward the peer when there is one. With none (a wildcard
@@ -72,38 +68,13 @@ bind_listen(const struct sockaddr *toward, const struct sockaddr *ctl_local,
 		memcpy(&ss, ctl_local, addr_len(ctl_local));
 		addr_set_port((struct sockaddr *)&ss, 0);
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    IPPROTO_TCP);
-	if (fd == -1)
-		return -1;
-	/* Its own family only: an IPv4 peer on an IPv6 listener is mapped. */
-	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
-		goto err;
 	/* A small backlog: peers beyond the expected one are refused anyway. */
-	if (bind(fd, (struct sockaddr *)&ss, addr_len((struct sockaddr *)&ss))
-	    == -1 || listen(fd, 4) == -1 ||
-	    getsockname(fd, (struct sockaddr *)bnd, &len) == -1)
-		goto err;
+	if ((fd = listen_open((struct sockaddr *)&ss,
+	    addr_len((struct sockaddr *)&ss), 4)) == -1)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)bnd, &len) == -1)
+		return mech_close_fail(fd);
 	return fd;
-err:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
-}
-
-int
-bind_peer_any(const struct sockaddr *dst)
-{
-	static const uint8_t	zero[16];
-
-	if (dst->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)dst)->sin_addr.s_addr == 0;
-	if (dst->sa_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)dst)->sin6_addr,
-		    zero, sizeof(zero)) == 0;
-	return 0;
 }
 
 int

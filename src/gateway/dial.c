@@ -38,23 +38,6 @@
 #define DIAL_EAI_TIMEOUT	1000
 #define DIAL_EAI_NOTHREAD	1001
 
-/* Turns ::ffff:a.b.c.d into a.b.c.d: it is IPv4 traffic and is dialed so. */
-static void
-dial_unmap(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in	 s4;
-
-	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		return;
-	memset(&s4, 0, sizeof(s4));
-	s4.sin_family = AF_INET;
-	s4.sin_port = s6->sin6_port;
-	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, &s4, sizeof(s4));
-}
-
 /* Appends sa unless it is already listed or the list is full. */
 static void
 dial_add(struct dial_addrs *out, const struct sockaddr *sa, uint16_t port)
@@ -67,7 +50,7 @@ dial_add(struct dial_addrs *out, const struct sockaddr *sa, uint16_t port)
 		return;
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, sa, len);
-	dial_unmap(&ss);
+	addr_unmap(&ss);
 	addr_set_port((struct sockaddr *)&ss, port);
 	for (i = 0; i < out->n; i++)
 		if (addr_equal((struct sockaddr *)&out->v[i],
@@ -348,7 +331,7 @@ dial_order(struct dial_addrs *a, enum family_pref pref)
 static int
 dial_start(const struct sockaddr_storage *ss)
 {
-	int	fd, saved;
+	int	fd;
 
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    IPPROTO_TCP);
@@ -356,12 +339,8 @@ dial_start(const struct sockaddr_storage *ss)
 		return -1;
 	if (connect(fd, (const struct sockaddr *)ss,
 	    addr_len((const struct sockaddr *)ss)) == -1 &&
-	    errno != EINPROGRESS) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    errno != EINPROGRESS)
+		return mech_close_fail(fd);
 	return fd;
 }
 

@@ -8,9 +8,11 @@
 #ifndef SOCKS64_GATEWAY_MECH_H
 #define SOCKS64_GATEWAY_MECH_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 struct chain;
 struct gw_conf;
@@ -34,10 +36,11 @@ struct listen_set {
 };
 
 /*
- * Opens a listening TCP socket on sa: SO_REUSEADDR, IPV6_V6ONLY for
- * IPv6, nonblocking, close-on-exec. Returns the fd, or -1 with errno.
+ * Opens a TCP socket listening on sa with backlog: SO_REUSEADDR,
+ * IPV6_V6ONLY for IPv6 (its own family only), nonblocking,
+ * close-on-exec. Returns the fd, or -1 with errno.
  */
-int	listen_open(const struct sockaddr *sa, socklen_t salen);
+int	listen_open(const struct sockaddr *sa, socklen_t salen, int backlog);
 /*
  * Adopts the sockets systemd passed (LISTEN_FDS, LISTEN_PID), fds
  * 3..3+n-1, and unsets the variables so no child inherits them.
@@ -175,8 +178,6 @@ int	bind_local_toward(const struct sockaddr *toward,
  */
 int	bind_listen(const struct sockaddr *toward,
 	    const struct sockaddr *ctl_local, struct sockaddr_storage *bnd);
-/* Whether a BIND's DST.ADDR names no peer: 0.0.0.0 or ::. Pure. */
-int	bind_peer_any(const struct sockaddr *dst);
 /*
  * Whether peer is one of the expected addresses (ports ignored); an
  * empty list expects anyone. Pure.
@@ -391,6 +392,23 @@ int	session_route(struct session *s, const struct chain **via);
  * first; counted in s->relay. Returns relay_run()'s result.
  */
 int	session_relay(struct session *s);
+
+/* ---------------------------------------------------------------- */
+/* two helpers every mechanism file uses                              */
+
+/*
+ * The failure path of a function that opened fd: closes it and returns
+ * -1 with errno as the failure left it (close() may change errno).
+ */
+static inline int
+mech_close_fail(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+	return -1;
+}
 
 /* ---------------------------------------------------------------- */
 /* the clock every deadline above is measured on                      */

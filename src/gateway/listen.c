@@ -63,16 +63,16 @@ listen_ratelimit(struct listen_ratelimit *rl, const char *what)
 }
 
 int
-listen_open(const struct sockaddr *sa, socklen_t salen)
+listen_open(const struct sockaddr *sa, socklen_t salen, int backlog)
 {
-	int	fd, on = 1, saved;
+	int	fd, on = 1;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    IPPROTO_TCP);
 	if (fd == -1)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-		goto err;
+		return mech_close_fail(fd);
 	/*
 	 * Explicitly, whatever net.ipv6.bindv6only says: "[::]:1080" must
 	 * not take 0.0.0.0:1080 away from a separate IPv4 listen, and a
@@ -80,15 +80,10 @@ listen_open(const struct sockaddr *sa, socklen_t salen)
 	 */
 	if (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
-		goto err;
-	if (bind(fd, sa, salen) == -1 || listen(fd, LISTEN_BACKLOG) == -1)
-		goto err;
+		return mech_close_fail(fd);
+	if (bind(fd, sa, salen) == -1 || listen(fd, backlog) == -1)
+		return mech_close_fail(fd);
 	return fd;
-err:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
 }
 
 static int
@@ -194,7 +189,8 @@ listen_open_missing(struct listen_set *ls, const struct gw_conf *c,
 		if (j < ls->n)
 			continue;
 		addr_format(sa, buf, sizeof(buf));
-		if ((fd = listen_open(sa, c->listen_lens[i])) == -1) {
+		if ((fd = listen_open(sa, c->listen_lens[i],
+		    LISTEN_BACKLOG)) == -1) {
 			if (inuse != NULL && errno == EADDRINUSE)
 				(*inuse)++;
 			if (!quiet)
@@ -271,7 +267,8 @@ listen_restore(struct listen_set *ls, const struct listener *old, size_t n)
 		addr_format((const struct sockaddr *)&old[i].ss, buf,
 		    sizeof(buf));
 		if ((fd = listen_open((const struct sockaddr *)&old[i].ss,
-		    old[i].sslen)) == -1 || listen_add(ls, fd, 0) == -1) {
+		    old[i].sslen, LISTEN_BACKLOG)) == -1 ||
+		    listen_add(ls, fd, 0) == -1) {
 			log_warn("listen %s again", buf);
 			if (fd != -1)
 				close(fd);

@@ -13,13 +13,13 @@
 
 #include "gateway/gatewayd.h"
 
-static const struct verdict no_destination = {
+static const struct verdict policy_no_destination = {
 	RULE_BLOCK, 0, "no destination", NULL
 };
 
 /* Whether sa lies in net, where family AF_UNSPEC stands for "any". */
 static int
-net_has(const struct addr_net *net, const struct sockaddr *sa)
+policy_net_has(const struct addr_net *net, const struct sockaddr *sa)
 {
 	if (net->family == AF_UNSPEC)
 		return 1;
@@ -28,7 +28,7 @@ net_has(const struct addr_net *net, const struct sockaddr *sa)
 
 /* Whether network inner lies wholly inside network outer. */
 static int
-net_within(const struct addr_net *inner, const struct addr_net *outer)
+policy_net_within(const struct addr_net *inner, const struct addr_net *outer)
 {
 	unsigned int	bits = outer->prefix, i;
 
@@ -55,7 +55,7 @@ policy_client(const struct gw_conf *c, const struct sockaddr *client)
 	for (i = 0; i < c->nclient_rules; i++) {
 		const struct client_rule	*r = &c->client_rules[i];
 
-		if (net_has(&r->from, client)) {
+		if (policy_net_has(&r->from, client)) {
 			v.action = r->action;
 			v.lineno = r->lineno;
 			v.why = "rule";
@@ -77,7 +77,7 @@ policy_client(const struct gw_conf *c, const struct sockaddr *client)
  * address reaches the local host too. IPv4-mapped forms are covered by
  * matching them as the IPv4 address they carry (addr_net_contains).
  */
-static const struct addr_net local_nets[] = {
+static const struct addr_net policy_local_nets[] = {
 	V4(127, 0, 0, 0, 8),
 	V4(0, 0, 0, 0, 8),
 	V4(169, 254, 0, 0, 16),
@@ -87,7 +87,7 @@ static const struct addr_net local_nets[] = {
 };
 
 /* protect-private: RFC 1918, RFC 6598 shared space, RFC 4193 ULAs. */
-static const struct addr_net private_nets[] = {
+static const struct addr_net policy_private_nets[] = {
 	V4(10, 0, 0, 0, 8),
 	V4(172, 16, 0, 0, 12),
 	V4(192, 168, 0, 0, 16),
@@ -101,7 +101,7 @@ static const struct addr_net private_nets[] = {
  * directly anyway, so refusing it protects nothing.
  */
 static const struct addr_net *
-protected_net(const struct gw_conf *c, const struct policy_query *q,
+policy_protected(const struct gw_conf *c, const struct policy_query *q,
     const char **why)
 {
 	size_t	i;
@@ -109,18 +109,18 @@ protected_net(const struct gw_conf *c, const struct policy_query *q,
 	if (q->client != NULL && addr_is_loopback(q->client))
 		return NULL;
 	if (c->protect_local) {
-		for (i = 0; i < sizeof(local_nets) / sizeof(local_nets[0]); i++)
-			if (addr_net_contains(&local_nets[i], q->addr)) {
+		for (i = 0; i < sizeof(policy_local_nets) / sizeof(policy_local_nets[0]); i++)
+			if (addr_net_contains(&policy_local_nets[i], q->addr)) {
 				*why = "protect-local";
-				return &local_nets[i];
+				return &policy_local_nets[i];
 			}
 	}
 	if (c->protect_private) {
-		for (i = 0; i < sizeof(private_nets) / sizeof(private_nets[0]);
+		for (i = 0; i < sizeof(policy_private_nets) / sizeof(policy_private_nets[0]);
 		    i++)
-			if (addr_net_contains(&private_nets[i], q->addr)) {
+			if (addr_net_contains(&policy_private_nets[i], q->addr)) {
 				*why = "protect-private";
-				return &private_nets[i];
+				return &policy_private_nets[i];
 			}
 	}
 	return NULL;
@@ -136,7 +136,7 @@ protected_net(const struct gw_conf *c, const struct policy_query *q,
  * but not "badexample.org": the byte before the suffix must be a dot.
  */
 static int
-name_matches(const struct rule *r, const char *name)
+policy_name_matches(const struct rule *r, const char *name)
 {
 	size_t	nlen = strlen(name), rlen = strlen(r->to_name);
 
@@ -150,27 +150,31 @@ name_matches(const struct rule *r, const char *name)
 	    strncasecmp(name + nlen - rlen, r->to_name, rlen) == 0;
 }
 
-/* Everything but the destination: from, port, user, command. */
+/* Who asks and for what: from, user and command, as r names them. */
 static int
-rule_matches_query(const struct rule *r, const struct policy_query *q)
+policy_rule_speaks_to(const struct rule *r, const struct policy_query *q)
 {
-	if (!net_has(&r->from, q->client))
-		return 0;
-	if (q->port < r->port_lo || q->port > r->port_hi)
+	if (!policy_net_has(&r->from, q->client))
 		return 0;
 	/* A rule naming a user never matches an anonymous client. */
 	if (r->user[0] != '\0' &&
 	    (q->user == NULL || strcmp(q->user, r->user) != 0))
 		return 0;
-	if (r->commands != 0 &&
-	    (q->cmd >= 32 || !(r->commands & (1u << q->cmd))))
-		return 0;
-	return 1;
+	return r->commands == 0 ||
+	    (q->cmd < 32 && (r->commands & (1u << q->cmd)));
+}
+
+/* Everything but the destination: from, port, user, command. */
+static int
+policy_rule_matches(const struct rule *r, const struct policy_query *q)
+{
+	return policy_rule_speaks_to(r, q) &&
+	    q->port >= r->port_lo && q->port <= r->port_hi;
 }
 
 /* The verdict of rule r; a pass names the chain r sends requests to. */
 static struct verdict
-decide(const struct gw_conf *c, const struct rule *r)
+policy_decide(const struct gw_conf *c, const struct rule *r)
 {
 	struct verdict	v = { r->action, r->lineno, "rule", NULL };
 
@@ -180,13 +184,13 @@ decide(const struct gw_conf *c, const struct rule *r)
 }
 
 /*
- * Phase 1, before resolving q->name: rules on names and "any" decide;
+ * Phase 1, before resolving q->name: rules on names and "any" policy_decide;
  * a matching pass rule on a network defers to phase 2 (the name may
  * resolve into it), a block rule on a network cannot be judged yet and
  * is skipped. PASS here only means "worth resolving".
  */
 static struct verdict
-request_by_name(const struct gw_conf *c, const struct policy_query *q)
+policy_by_name(const struct gw_conf *c, const struct policy_query *q)
 {
 	struct verdict	v = { RULE_BLOCK, 0, "no rule matched", NULL };
 	size_t		i;
@@ -194,15 +198,15 @@ request_by_name(const struct gw_conf *c, const struct policy_query *q)
 	for (i = 0; i < c->nrules; i++) {
 		const struct rule	*r = &c->rules[i];
 
-		if (!rule_matches_query(r, q))
+		if (!policy_rule_matches(r, q))
 			continue;
 		switch (r->dest) {
 		case DEST_ANY:
-			return decide(c, r);
+			return policy_decide(c, r);
 		case DEST_NAME:
 		case DEST_SUFFIX:
-			if (name_matches(r, q->name))
-				return decide(c, r);
+			if (policy_name_matches(r, q->name))
+				return policy_decide(c, r);
 			break;
 		case DEST_NET:
 			if (r->action == RULE_PASS) {
@@ -218,7 +222,7 @@ request_by_name(const struct gw_conf *c, const struct policy_query *q)
 }
 
 static int
-dest_matches(const struct rule *r, const struct policy_query *q)
+policy_dest_matches(const struct rule *r, const struct policy_query *q)
 {
 	switch (r->dest) {
 	case DEST_ANY:
@@ -227,22 +231,8 @@ dest_matches(const struct rule *r, const struct policy_query *q)
 		return addr_net_contains(&r->to_net, q->addr);
 	case DEST_NAME:
 	case DEST_SUFFIX:
-		return q->name != NULL && name_matches(r, q->name);
+		return q->name != NULL && policy_name_matches(r, q->name);
 	}
-	return 0;
-}
-
-/* Whether sa is 0.0.0.0 or :: (what a BIND names for "any peer"). */
-static int
-is_unspecified(const struct sockaddr *sa)
-{
-	static const uint8_t	zero[16];
-
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0;
-	if (sa->sa_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    zero, 16) == 0;
 	return 0;
 }
 
@@ -253,15 +243,15 @@ is_unspecified(const struct sockaddr *sa)
  * skipped; the peer that connects is judged on its own address later.
  */
 static struct verdict
-request_any_peer(const struct gw_conf *c, const struct policy_query *q)
+policy_any_peer(const struct gw_conf *c, const struct policy_query *q)
 {
 	struct verdict	v = { RULE_BLOCK, 0, "no rule matched", NULL };
 	size_t		i;
 
 	for (i = 0; i < c->nrules; i++)
 		if (c->rules[i].dest == DEST_ANY &&
-		    rule_matches_query(&c->rules[i], q))
-			return decide(c, &c->rules[i]);
+		    policy_rule_matches(&c->rules[i], q))
+			return policy_decide(c, &c->rules[i]);
 	return v;
 }
 
@@ -274,34 +264,34 @@ request_any_peer(const struct gw_conf *c, const struct policy_query *q)
  * rule nor a name that resolves to 127.0.0.1 opens the local host.
  */
 static struct verdict
-request_by_addr(const struct gw_conf *c, const struct policy_query *q)
+policy_by_addr(const struct gw_conf *c, const struct policy_query *q)
 {
 	struct verdict		 v = { RULE_BLOCK, 0, "no rule matched", NULL };
 	const struct addr_net	*prot;
 	const char		*pwhy = NULL;
 	size_t			 i;
 
-	if (q->cmd == SOCKS5_CMD_BIND && is_unspecified(q->addr))
-		return request_any_peer(c, q);
-	prot = protected_net(c, q, &pwhy);
+	if (q->cmd == SOCKS5_CMD_BIND && addr_is_unspecified(q->addr))
+		return policy_any_peer(c, q);
+	prot = policy_protected(c, q, &pwhy);
 	for (i = 0; i < c->nrules; i++) {
 		const struct rule	*r = &c->rules[i];
 
-		if (!rule_matches_query(r, q) || !dest_matches(r, q))
+		if (!policy_rule_matches(r, q) || !policy_dest_matches(r, q))
 			continue;
 		if (prot != NULL && r->action == RULE_PASS &&
-		    !(r->dest == DEST_NET && net_within(&r->to_net, prot))) {
+		    !(r->dest == DEST_NET && policy_net_within(&r->to_net, prot))) {
 			v.why = pwhy;
 			return v;
 		}
-		return decide(c, r);
+		return policy_decide(c, r);
 	}
 	return v;
 }
 
 /*
  * Two phases. With q->addr NULL (a name, before any look-up) the rules
- * on names and "any" decide, and a pass rule on a network defers to the
+ * on names and "any" policy_decide, and a pass rule on a network defers to the
  * second phase (the name may resolve into it). With q->addr set (each
  * address the name resolved to, or a literal request) the address
  * decides, first match wins, and protect-local/-private apply. Line 0
@@ -311,10 +301,10 @@ struct verdict
 policy_request(const struct gw_conf *c, const struct policy_query *q)
 {
 	if (q->addr != NULL)
-		return request_by_addr(c, q);
+		return policy_by_addr(c, q);
 	if (q->name != NULL)
-		return request_by_name(c, q);
-	return no_destination;
+		return policy_by_name(c, q);
+	return policy_no_destination;
 }
 
 struct verdict
@@ -326,21 +316,15 @@ policy_command(const struct gw_conf *c, const struct policy_query *q)
 	for (i = 0; i < c->nrules; i++) {
 		const struct rule	*r = &c->rules[i];
 
-		/* Destination and port aside, does r speak to this query? */
-		if (!net_has(&r->from, q->client))
-			continue;
-		if (r->user[0] != '\0' &&
-		    (q->user == NULL || strcmp(q->user, r->user) != 0))
-			continue;
-		if (r->commands != 0 &&
-		    (q->cmd >= 32 || !(r->commands & (1u << q->cmd))))
+		/* Destination and port aside. */
+		if (!policy_rule_speaks_to(r, q))
 			continue;
 		if (r->action == RULE_PASS)
-			return decide(c, r);
+			return policy_decide(c, r);
 		/* A block of every destination and port ends the search. */
 		if (r->dest == DEST_ANY && r->port_lo == 0 &&
 		    r->port_hi == 65535)
-			return decide(c, r);
+			return policy_decide(c, r);
 	}
 	return v;
 }

@@ -405,7 +405,7 @@ session_route(struct session *s, const struct chain **via)
 		return -1;
 	}
 	if (s->req.cmd == SOCKS5_CMD_BIND && s->addrs.n == 1 &&
-	    bind_peer_any((struct sockaddr *)&s->addrs.v[0])) {
+	    addr_is_unspecified((struct sockaddr *)&s->addrs.v[0])) {
 		v = session_policy(s, (struct sockaddr *)&s->addrs.v[0]);
 		s->addrs.n = 0;
 		if (v.action == RULE_BLOCK) {

@@ -58,31 +58,6 @@ struct udp_state {
 	uint8_t			 buf[UDP_BUF];
 };
 
-/* ::ffff:a.b.c.d becomes a.b.c.d (the codec maps it so both ways). */
-static void
-udp_unmap(struct sockaddr_storage *ss)
-{
-	struct socks5_addr	a;
-	unsigned int		len = sizeof(*ss);
-
-	if (socks5_addr_from_sockaddr(&a, (struct sockaddr *)ss) == 0 &&
-	    a.atyp == SOCKS5_ATYP_IPV4 && ss->ss_family == AF_INET6) {
-		memset(ss, 0, sizeof(*ss));
-		(void)socks5_addr_to_sockaddr(&a, (struct sockaddr *)ss, &len);
-	}
-}
-
-static int
-udp_unspecified(const struct sockaddr_storage *ss)
-{
-	static const uint8_t	zero[16];
-
-	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == 0;
-	return memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, zero,
-	    16) == 0;
-}
-
 int
 udp_expect(const struct socks5_addr *dst, const struct sockaddr *ctl_peer,
     struct sockaddr_storage *out)
@@ -95,8 +70,8 @@ udp_expect(const struct socks5_addr *dst, const struct sockaddr *ctl_peer,
 	memset(&ss, 0, sizeof(ss));
 	if (dst->atyp != SOCKS5_ATYP_DOMAIN &&
 	    socks5_addr_to_sockaddr(dst, (struct sockaddr *)&ss, &len) == 0) {
-		udp_unmap(&ss);
-		if (!udp_unspecified(&ss)) {
+		addr_unmap(&ss);
+		if (!addr_is_unspecified((struct sockaddr *)&ss)) {
 			if (ss.ss_family != ctl_peer->sa_family) {
 				errno = EAFNOSUPPORT;
 				return -1;
@@ -134,18 +109,14 @@ udp_wrap(uint8_t *buf, size_t off, const struct socks5_addr *from)
 static int
 udp_socket(int af)
 {
-	int	fd, on = 1, saved;
+	int	fd, on = 1;
 
 	if ((fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) ==
 	    -1)
 		return -1;
 	if (af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-	    sizeof(on)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    sizeof(on)) == -1)
+		return mech_close_fail(fd);
 	return fd;
 }
 
@@ -154,7 +125,7 @@ udp_open(const struct sockaddr *local, struct sockaddr_storage *bnd)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		len = sizeof(*bnd);
-	int			fd, saved;
+	int			fd;
 
 	if ((fd = udp_socket(local->sa_family)) == -1)
 		return -1;
@@ -162,12 +133,8 @@ udp_open(const struct sockaddr *local, struct sockaddr_storage *bnd)
 	memcpy(&ss, local, addr_len(local));
 	addr_set_port((struct sockaddr *)&ss, 0);
 	if (bind(fd, (struct sockaddr *)&ss, addr_len(local)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)bnd, &len) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    getsockname(fd, (struct sockaddr *)bnd, &len) == -1)
+		return mech_close_fail(fd);
 	return fd;
 }
 
@@ -277,7 +244,7 @@ udp_route(struct udp_state *st, const struct socks5_addr *dst,
 			*why = "unusable address";
 			return -1;
 		}
-		udp_unmap(to);
+		addr_unmap(to);
 		if (!udp_allowed(st, NULL, to, dst->port)) {
 			*why = "denied by policy";
 			return -1;

@@ -554,6 +554,59 @@ test_addr_is_loopback_table(void **state)
 	assert_int_equal(addr_is_loopback(NULL), 0);
 }
 
+static void
+test_addr_is_unspecified_table(void **state)
+{
+	static const struct {
+		const char	*addr;
+		int		 any;
+	} t[] = {
+		{ "0.0.0.0:1", 1 }, { "[::]:1", 1 }, { "127.0.0.1:1", 0 },
+		{ "[::1]:1", 0 }, { "0.0.0.1:1", 0 },
+		/* Mapped: not until addr_unmap() made it IPv4. */
+		{ "[::ffff:0.0.0.0]:1", 0 },
+	};
+	struct sockaddr_storage	ss;
+	struct sockaddr_un	sun;
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < NELEM(t); i++) {
+		mk(t[i].addr, &ss);
+		if (addr_is_unspecified((struct sockaddr *)&ss) != t[i].any)
+			fail_msg("%s: want %d", t[i].addr, t[i].any);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	assert_int_equal(addr_is_unspecified((struct sockaddr *)&sun), 0);
+	assert_int_equal(addr_is_unspecified(NULL), 0);
+}
+
+static void
+test_addr_unmap_table(void **state)
+{
+	static const struct {
+		const char	*in, *out;
+	} t[] = {
+		{ "[::ffff:192.0.2.7]:443", "192.0.2.7:443" },
+		{ "[::ffff:0.0.0.0]:1", "0.0.0.0:1" },
+		{ "[2001:db8::7]:443", "[2001:db8::7]:443" },
+		{ "[::192.0.2.7]:443", "[::192.0.2.7]:443" },	/* "compatible" */
+		{ "192.0.2.7:80", "192.0.2.7:80" },
+	};
+	struct sockaddr_storage	ss;
+	char			buf[ADDR_STRLEN];
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < NELEM(t); i++) {
+		mk(t[i].in, &ss);
+		addr_unmap(&ss);
+		assert_string_equal(addr_format((struct sockaddr *)&ss, buf,
+		    sizeof(buf)), t[i].out);
+	}
+}
+
 /* A fixed-seed generator, so a failure can be reproduced. */
 static uint32_t
 rnd(uint32_t *seed)
@@ -696,6 +749,8 @@ main(void)
 		cmocka_unit_test(test_addr_equal_table),
 		cmocka_unit_test(test_addr_equal_scope),
 		cmocka_unit_test(test_addr_is_loopback_table),
+		cmocka_unit_test(test_addr_is_unspecified_table),
+		cmocka_unit_test(test_addr_unmap_table),
 		cmocka_unit_test(test_addr_parse_random_round_trip),
 	};
 

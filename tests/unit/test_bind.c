@@ -34,25 +34,6 @@ ep(struct sockaddr_storage *ss, const char *text, int port)
 }
 
 static void
-test_bind_peer_any(void **state)
-{
-	static const struct {
-		const char	*addr;
-		int		 any;
-	} t[] = {
-		{ "0.0.0.0", 1 }, { "::", 1 }, { "127.0.0.1", 0 },
-		{ "::1", 0 }, { "0.0.0.1", 0 }, { "::ffff:0.0.0.0", 0 },
-	};
-	struct sockaddr_storage	ss;
-	size_t			i;
-
-	(void)state;
-	for (i = 0; i < NELEM(t); i++)
-		if (bind_peer_any(ep(&ss, t[i].addr, 0)) != t[i].any)
-			fail_msg("%s: want %d", t[i].addr, t[i].any);
-}
-
-static void
 test_bind_peer_expected(void **state)
 {
 	struct dial_addrs	a;
@@ -167,7 +148,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bind_peer_any),
 		cmocka_unit_test(test_bind_peer_expected),
 		cmocka_unit_test(test_bind_local_toward),
 		cmocka_unit_test(test_bind_listen_address),
