@@ -35,9 +35,9 @@ struct users {
  * Used as the dummy only when the file has no users at all, when there
  * is no name to hide. A sha512crypt setting: crypt_r accepts it as is.
  */
-static const char dummy_setting[] = "$6$socks64.dummy$";
+static const char users_dummy_setting[] = "$6$socks64.dummy$";
 
-static const char crypt_chars[] =
+static const char users_crypt_chars[] =
     "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /*
@@ -45,10 +45,10 @@ static const char crypt_chars[] =
  * truncated hash is reported when the file is read rather than
  * silently never matching. Methods not listed are checked for shape.
  */
-static const struct {
+static const struct users_method {
 	const char	*prefix;
 	size_t		 hashlen;
-} known_methods[] = {
+} users_known_methods[] = {
 	{ "$y$", 43 },		/* yescrypt */
 	{ "$gy$", 43 },		/* gost-yescrypt */
 	{ "$7$", 43 },		/* scrypt */
@@ -64,13 +64,14 @@ static const struct {
  * password made only of crypt characters cannot be told from a DES hash.
  */
 static const char *
-hash_check(const char *h)
+users_hash_check(const char *h)
 {
-	const char	*last;
-	size_t		 len = strlen(h), i;
+	const struct users_method	*m;
+	const char			*last;
+	size_t				 len = strlen(h), i;
 
 	if (h[0] != '$') {
-		if (len == 13 && strspn(h, crypt_chars) == 13)
+		if (len == 13 && strspn(h, users_crypt_chars) == 13)
 			return NULL;
 		return "not a crypt(3) hash";
 	}
@@ -89,10 +90,10 @@ hash_check(const char *h)
 	/* bcrypt: "$2b$NN$" then 22 salt and 31 hash characters. */
 	if (h[1] == '2' && len != 7 + 53)
 		return "truncated bcrypt hash";
-	for (i = 0; i < sizeof(known_methods) / sizeof(known_methods[0]); i++)
-		if (strncmp(h, known_methods[i].prefix,
-		    strlen(known_methods[i].prefix)) == 0 &&
-		    strlen(last + 1) != known_methods[i].hashlen)
+	for (m = users_known_methods; m < users_known_methods +
+	    sizeof(users_known_methods) / sizeof(users_known_methods[0]); m++)
+		if (strncmp(h, m->prefix, strlen(m->prefix)) == 0 &&
+		    strlen(last + 1) != m->hashlen)
 			return "crypt(3) hash of the wrong length";
 	/* libxcrypt can tell whether it knows the method at all. */
 	if (crypt_checksalt(h) == CRYPT_SALT_INVALID)
@@ -111,15 +112,49 @@ users_find(const struct users *u, const char *name)
 	return NULL;
 }
 
-/* Parses one line (NUL-terminated, no newline) into u. */
-static void
-parse_line(struct users *u, char *line, unsigned int lineno,
-    struct conf_errors *errs)
+/* Why name cannot be a user name, or NULL if it can. */
+static const char *
+users_name_check(const char *name)
+{
+	size_t	i;
+
+	if (*name == '\0')
+		return "empty user name";
+	if (strlen(name) > USER_NAME_MAX)
+		return "user name longer than 255 bytes";
+	for (i = 0; name[i] != '\0'; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return "control character in user name";
+	return NULL;
+}
+
+/* Appends name and hash to u; 0, or -1 out of memory. */
+static int
+users_add(struct users *u, const char *name, const char *hash)
 {
 	struct user	*nv;
+
+	if ((nv = realloc(u->v, (u->n + 1) * sizeof(*nv))) == NULL)
+		return -1;
+	u->v = nv;
+	nv[u->n].name = strdup(name);
+	nv[u->n].hash = strdup(hash);
+	if (nv[u->n].name == NULL || nv[u->n].hash == NULL) {
+		free(nv[u->n].name);
+		free(nv[u->n].hash);
+		return -1;
+	}
+	u->n++;
+	return 0;
+}
+
+/* Parses one line (NUL-terminated, no newline) into u. */
+static void
+users_parse_line(struct users *u, char *line, unsigned int lineno,
+    struct conf_errors *errs)
+{
 	char		*colon, *end, *hash;
 	const char	*why;
-	size_t		 i;
 
 	/* Blanks around the line are not part of a name or hash. */
 	while (*line == ' ' || *line == '\t')
@@ -136,44 +171,14 @@ parse_line(struct users *u, char *line, unsigned int lineno,
 	}
 	*colon = '\0';
 	hash = colon + 1;
-	if (*line == '\0') {
-		conf_error(errs, lineno, "empty user name");
-		return;
-	}
-	if (strlen(line) > USER_NAME_MAX) {
-		conf_error(errs, lineno, "user name longer than %d bytes",
-		    USER_NAME_MAX);
-		return;
-	}
-	for (i = 0; line[i] != '\0'; i++) {
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) {
-			conf_error(errs, lineno,
-			    "control character in user name");
-			return;
-		}
-	}
-	if ((why = hash_check(hash)) != NULL) {
+	if ((why = users_name_check(line)) != NULL)
+		conf_error(errs, lineno, "%s", why);
+	else if ((why = users_hash_check(hash)) != NULL)
 		conf_error(errs, lineno, "user '%s': %s", line, why);
-		return;
-	}
-	if (users_find(u, line) != NULL) {
+	else if (users_find(u, line) != NULL)
 		conf_error(errs, lineno, "duplicate user '%s'", line);
-		return;
-	}
-	if ((nv = realloc(u->v, (u->n + 1) * sizeof(*nv))) == NULL)
-		goto oom;
-	u->v = nv;
-	nv[u->n].name = strdup(line);
-	nv[u->n].hash = strdup(hash);
-	if (nv[u->n].name == NULL || nv[u->n].hash == NULL) {
-		free(nv[u->n].name);
-		free(nv[u->n].hash);
-		goto oom;
-	}
-	u->n++;
-	return;
-oom:
-	conf_error(errs, lineno, "out of memory");
+	else if (users_add(u, line, hash) == -1)
+		conf_error(errs, lineno, "out of memory");
 }
 
 /*
@@ -207,14 +212,14 @@ users_parse(const char *buf, size_t len, struct conf_errors *errs)
 			conf_error(errs, lineno, "NUL byte in line");
 			continue;
 		}
-		parse_line(u, line, lineno, errs);
+		users_parse_line(u, line, lineno, errs);
 	}
 	free(copy);
 	if (errs->count != before) {
 		users_free(u);
 		return NULL;
 	}
-	u->dummy = u->n > 0 ? u->v[0].hash : dummy_setting;
+	u->dummy = u->n > 0 ? u->v[0].hash : users_dummy_setting;
 	return u;
 }
 
@@ -245,7 +250,7 @@ users_load(const char *path, struct conf_errors *errs)
 
 /* Compares n bytes in a time that depends on n only. */
 static int
-equal_ct(const char *a, const char *b, size_t n)
+users_equal_ct(const char *a, const char *b, size_t n)
 {
 	volatile unsigned char	diff = 0;
 	size_t			i;
@@ -281,7 +286,7 @@ users_check(const struct users *u, const char *user, const char *pass)
 	/* Failure is NULL or a token starting with '*', never a hash. */
 	len = strlen(setting);
 	ok = out != NULL && out[0] != '*' && strlen(out) == len &&
-	    equal_ct(out, setting, len);
+	    users_equal_ct(out, setting, len);
 	/* The area held material derived from the password. */
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
