@@ -370,80 +370,110 @@ dial_won(struct dial_result *res, int fd, const struct sockaddr_storage *ss)
 		res->local.ss_family = AF_UNSPEC;
 }
 
+/* The attempts of one dial_connect(), those under way first. */
+struct dial_race {
+	const struct dial_addrs	*a;
+	struct pollfd		 pfd[DIAL_MAX_ADDRS];	/* under way */
+	size_t			 which[DIAL_MAX_ADDRS];	/* their a->v index */
+	size_t			 live;
+	size_t			 next;		/* a->v index to try next */
+	int64_t			 next_start;	/* ms: when it may start */
+	int			 race;		/* happy eyeballs */
+	unsigned int		 delay_ms;
+	int			 last_err;
+};
+
+/*
+ * Starts the next attempts that are due: one when none is under way,
+ * or (racing) one when the attempt delay is over. An attempt that fails
+ * at once makes way for the next at once (RFC 8305 section 5).
+ */
+static void
+dial_start_due(struct dial_race *r, int64_t now)
+{
+	int	fd;
+
+	while (r->next < r->a->n &&
+	    (r->live == 0 || (r->race && now >= r->next_start))) {
+		if ((fd = dial_start(&r->a->v[r->next])) == -1) {
+			r->last_err = errno;
+			r->next++;
+			continue;
+		}
+		r->pfd[r->live].fd = fd;
+		r->pfd[r->live].events = POLLOUT;
+		r->which[r->live++] = r->next++;
+		r->next_start = now + r->delay_ms;
+	}
+}
+
+/*
+ * After poll(): the index in r->pfd of an attempt that connected, or -1.
+ * Failed attempts are closed and dropped, and the next may start now.
+ */
+static int
+dial_reap(struct dial_race *r)
+{
+	size_t	i;
+	int	err;
+
+	for (i = 0; i < r->live; ) {
+		if (r->pfd[i].revents == 0) {
+			i++;
+			continue;
+		}
+		if ((err = dial_outcome(r->pfd[i].fd)) == 0)
+			return (int)i;
+		r->last_err = err;
+		close(r->pfd[i].fd);
+		r->pfd[i] = r->pfd[r->live - 1];
+		r->which[i] = r->which[--r->live];
+		r->next_start = mech_now_ms();
+	}
+	return -1;
+}
+
 int
 dial_connect(const struct dial_addrs *a, enum family_pref pref,
     unsigned int delay_ms, unsigned int timeout_ms, struct dial_result *res)
 {
-	struct pollfd	 pfd[DIAL_MAX_ADDRS];
-	size_t		 which[DIAL_MAX_ADDRS];
-	size_t		 next = 0, live = 0, i;
-	int64_t		 now, deadline, next_start;
-	int		 race = pref == FAMILY_HAPPY_EYEBALLS;
-	int		 last_err = EHOSTUNREACH, won = -1, fd, wait, err;
+	struct dial_race	r = { .a = a, .delay_ms = delay_ms,
+				    .race = pref == FAMILY_HAPPY_EYEBALLS,
+				    .last_err = EHOSTUNREACH };
+	int64_t			now = mech_now_ms(), deadline;
+	size_t			i;
+	int			won = -1, wait;
 
 	res->fd = -1;
-	now = mech_now_ms();
 	deadline = now + timeout_ms;
-	next_start = now;
+	r.next_start = now;
 	while (won == -1) {
 		now = mech_now_ms();
-		/*
-		 * Start the next attempt when none is under way, or (racing)
-		 * when the attempt delay is over; a failure resets the delay
-		 * to zero (RFC 8305 section 5).
-		 */
-		while (next < a->n && now < deadline &&
-		    (live == 0 || (race && now >= next_start))) {
-			fd = dial_start(&a->v[next]);
-			if (fd == -1) {
-				last_err = errno;
-				next++;
-				continue;
-			}
-			pfd[live].fd = fd;
-			pfd[live].events = POLLOUT;
-			which[live++] = next++;
-			next_start = now + delay_ms;
-		}
-		if (now >= deadline && (live > 0 || next < a->n)) {
-			last_err = ETIMEDOUT;
+		if (now < deadline)
+			dial_start_due(&r, now);
+		if (now >= deadline && (r.live > 0 || r.next < a->n)) {
+			r.last_err = ETIMEDOUT;
 			break;
 		}
-		if (live == 0)
+		if (r.live == 0)
 			break;			/* every address failed */
 		wait = (int)(deadline - now);
-		if (race && next < a->n && next_start - now < wait)
-			wait = (int)(next_start - now);
-		if (poll(pfd, live, wait) == -1 && errno != EINTR) {
-			last_err = errno;
+		if (r.race && r.next < a->n && r.next_start - now < wait)
+			wait = (int)(r.next_start - now);
+		if (poll(r.pfd, r.live, wait) == -1 && errno != EINTR) {
+			r.last_err = errno;
 			break;
 		}
-		for (i = 0; i < live && won == -1; ) {
-			if (pfd[i].revents == 0) {
-				i++;
-				continue;
-			}
-			err = dial_outcome(pfd[i].fd);
-			if (err == 0) {
-				won = (int)i;
-				break;
-			}
-			last_err = err;
-			close(pfd[i].fd);
-			pfd[i] = pfd[live - 1];
-			which[i] = which[--live];
-			next_start = mech_now_ms();
-		}
+		won = dial_reap(&r);
 	}
-
-	for (i = 0; i < live; i++)
+	for (i = 0; i < r.live; i++)
 		if ((int)i != won)
-			close(pfd[i].fd);
+			close(r.pfd[i].fd);
 	if (won != -1) {
-		dial_won(res, pfd[won].fd, &a->v[which[won]]);
+		dial_won(res, r.pfd[won].fd, &a->v[r.which[won]]);
 		return 0;
 	}
-	res->err = last_err;
-	res->rep = socks5_rep_from_errno(last_err);
+	res->err = r.last_err;
+	res->rep = socks5_rep_from_errno(r.last_err);
 	return -1;
 }

@@ -296,53 +296,104 @@ relay_poll_error(const struct pollfd *p)
 	return 0;
 }
 
+/* Both directions of a relay; 0, or -1 with errno and nothing open. */
+static int
+relay_dirs_init(struct relay_dir d[2], int client, int dest,
+    unsigned int flags)
+{
+	int	try_splice, saved;
+
+	try_splice = !(flags & RELAY_NO_SPLICE) && relay_is_socket(client) &&
+	    relay_is_socket(dest);
+	if (relay_dir_init(&d[0], client, dest, try_splice) == -1)
+		return -1;
+	if (relay_dir_init(&d[1], dest, client, try_splice) == -1) {
+		saved = errno;
+		relay_dir_free(&d[0]);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One pass over both directions: moves what can move without blocking,
+ * keeps the first error in *err and when bytes last moved in *last.
+ * Returns the poll timeout the pass calls for: 0 to come straight back
+ * (an error to act on, or a direction stopped by its round limit), -1
+ * to wait on the sockets.
+ */
+static int
+relay_pass(struct relay_dir d[2], int *err, int64_t *last)
+{
+	int	i, wait = -1, dead = -1;
+
+	for (i = 0; i < 2; i++) {
+		if (d[i].done)
+			continue;
+		switch (relay_step(&d[i], &dead)) {
+		case -1:
+			if (*err == 0)
+				*err = errno;
+			relay_dead(d, dead);
+			wait = 0;
+			break;
+		case 1:
+			*last = mech_now_ms();
+			break;
+		}
+		if (!d[i].done && !d[i].want_in && !d[i].want_out)
+			wait = 0;
+	}
+	return wait;
+}
+
+/*
+ * Waits up to wait ms for what the directions wait on; a socket that
+ * poll() reports failed is marked dead and its error kept in *err.
+ * Returns 0, or -1 when poll() itself failed (*err says why).
+ */
+static int
+relay_wait(struct relay_dir d[2], int client, int dest, int wait, int *err)
+{
+	struct pollfd	p[2];
+	int		i, e;
+
+	relay_pollfd(&p[0], client, &d[0], &d[1]);
+	relay_pollfd(&p[1], dest, &d[1], &d[0]);
+	if (poll(p, 2, wait) == -1) {
+		if (errno == EINTR)
+			return 0;
+		*err = errno;
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		if ((e = relay_poll_error(&p[i])) == 0)
+			continue;
+		if (*err == 0)
+			*err = e;
+		relay_dead(d, p[i].fd);
+	}
+	return 0;
+}
+
 int
 relay_run(int client, int dest, unsigned int idle_ms, unsigned int flags,
     struct relay_result *res)
 {
 	struct relay_dir	 d[2];	/* 0: up (client->dest), 1: down */
-	struct pollfd		 p[2];
 	int64_t			 last, now;
-	int			 try_splice, i, wait, rc = -1, err = 0, e;
-	int			 dead = -1;
+	int			 wait, rc = -1, err = 0;
 
-	try_splice = !(flags & RELAY_NO_SPLICE) && relay_is_socket(client) &&
-	    relay_is_socket(dest);
 	res->end = "error";
-	res->err = 0;
-	if (relay_dir_init(&d[0], client, dest, try_splice) == -1) {
+	res->up = res->down = 0;
+	if (relay_dirs_init(d, client, dest, flags) == -1) {
 		res->err = errno;
-		res->up = res->down = 0;
 		return -1;
 	}
-	if (relay_dir_init(&d[1], dest, client, try_splice) == -1) {
-		res->err = errno;
-		relay_dir_free(&d[0]);
-		res->up = res->down = 0;
-		return -1;
-	}
-
 	last = mech_now_ms();
 	for (;;) {
-		wait = -1;
-		for (i = 0; i < 2; i++) {
-			if (d[i].done)
-				continue;
-			switch (relay_step(&d[i], &dead)) {
-			case -1:
-				if (err == 0)
-					err = errno;
-				relay_dead(d, dead);
-				wait = 0;
-				break;
-			case 1:
-				last = mech_now_ms();
-				break;
-			}
-			/* Stopped by the round limit: come straight back. */
-			if (!d[i].done && !d[i].want_in && !d[i].want_out)
-				wait = 0;
-		}
+		wait = relay_pass(d, &err, &last);
 		if (d[0].done && d[1].done) {
 			if (err == 0) {
 				res->end = "eof";
@@ -350,29 +401,16 @@ relay_run(int client, int dest, unsigned int idle_ms, unsigned int flags,
 			}
 			break;
 		}
-		now = mech_now_ms();
 		if (wait == -1) {
+			now = mech_now_ms();
 			if (now - last >= (int64_t)idle_ms) {
 				res->end = "idle";
 				break;
 			}
 			wait = (int)(last + idle_ms - now);
 		}
-		relay_pollfd(&p[0], client, &d[0], &d[1]);
-		relay_pollfd(&p[1], dest, &d[1], &d[0]);
-		if (poll(p, 2, wait) == -1) {
-			if (errno == EINTR)
-				continue;
-			err = errno;
+		if (relay_wait(d, client, dest, wait, &err) == -1)
 			break;
-		}
-		for (i = 0; i < 2; i++) {
-			if ((e = relay_poll_error(&p[i])) == 0)
-				continue;
-			if (err == 0)
-				err = e;
-			relay_dead(d, p[i].fd);
-		}
 	}
 	res->up = d[0].bytes;
 	res->down = d[1].bytes;

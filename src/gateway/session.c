@@ -366,6 +366,34 @@ session_denied(struct session *s, const struct verdict *v)
 }
 
 /*
+ * The rules on each address a name resolved to (or the literal): the
+ * first that passes decides between the chain its rule names (*via,
+ * s->addrs then moot) and dialing, and s->addrs keeps, in order, those
+ * that pass without a chain. Returns how many passed; 0 with *v the
+ * verdict to deny with.
+ */
+static size_t
+session_route_addrs(struct session *s, const struct chain **via,
+    struct verdict *v)
+{
+	size_t	i, kept = 0, passed = 0;
+
+	for (i = 0; i < s->addrs.n; i++) {
+		*v = session_policy(s, (struct sockaddr *)&s->addrs.v[i]);
+		if (v->action != RULE_PASS)
+			continue;
+		if (passed++ == 0 && (*via = v->via) != NULL)
+			return passed;
+		if (v->via == NULL)
+			s->addrs.v[kept++] = s->addrs.v[i];
+	}
+	log_debug("session=%" PRIu64 " resolved=%zu passed=%zu", s->id,
+	    s->addrs.n, kept);
+	s->addrs.n = kept;
+	return kept;
+}
+
+/*
  * Where the request goes: the addresses policy passes, in s->addrs (in
  * the order they are tried), or, when the deciding rule says "via", the
  * next gateway in *via. The first phase, on the name alone, runs before
@@ -381,8 +409,6 @@ session_route(struct session *s, const struct chain **via)
 	struct verdict	v = { RULE_BLOCK, 0, "no address", NULL };
 	const char	*why;
 	uint8_t		rep;
-	size_t		i, kept = 0;
-	int		first = 1;
 
 	*via = NULL;
 	s->addrs.n = 0;
@@ -415,23 +441,12 @@ session_route(struct session *s, const struct chain **via)
 		*via = v.via;
 		return 0;
 	}
-	for (i = 0; i < s->addrs.n; i++) {
-		v = session_policy(s, (struct sockaddr *)&s->addrs.v[i]);
-		if (v.action != RULE_PASS)
-			continue;
-		if (first && (*via = v.via) != NULL)
-			return 0;
-		first = 0;
-		if (v.via == NULL)
-			s->addrs.v[kept++] = s->addrs.v[i];
-	}
-	log_debug("session=%" PRIu64 " resolved=%zu passed=%zu", s->id,
-	    s->addrs.n, kept);
-	s->addrs.n = kept;
-	if (kept == 0) {
+	if (session_route_addrs(s, via, &v) == 0) {
 		session_denied(s, &v);
 		return -1;
 	}
+	if (*via != NULL)
+		return 0;
 	if (dial_order(&s->addrs, s->conf->family) == 0) {
 		session_fail(s, "no address of an allowed family", 0);
 		(void)session_reply(s, SOCKS5_REP_NET_UNREACHABLE, NULL);
