@@ -25,7 +25,7 @@ static const uint8_t v4mapped_prefix[12] = {
  * to the kernel, which is never what a listen or a destination wants.
  */
 static int
-parse_port(const char *s, size_t n, uint16_t *port, const char **why)
+addr_parse_port(const char *s, size_t n, uint16_t *port, const char **why)
 {
 	unsigned long v = 0;
 	size_t i;
@@ -55,7 +55,7 @@ parse_port(const char *s, size_t n, uint16_t *port, const char **why)
 
 /* Copies s[0..n) into a NUL-terminated buffer; -1 if it is too long. */
 static int
-copy_literal(char *dst, size_t dstlen, const char *s, size_t n)
+addr_copy_literal(char *dst, size_t dstlen, const char *s, size_t n)
 {
 	if (n >= dstlen)
 		return -1;
@@ -96,7 +96,7 @@ fill_v6(struct sockaddr_storage *ss, socklen_t *sslen,
  * unlike a port written by the user.
  */
 static int
-default_port_of(int default_port, uint16_t *port, const char **why)
+addr_default_port(int default_port, uint16_t *port, const char **why)
 {
 	if (default_port < 0) {
 		*why = "missing port";
@@ -112,8 +112,8 @@ default_port_of(int default_port, uint16_t *port, const char **why)
 
 /* "[V6]" or "[V6]:PORT". */
 static int
-parse_bracketed(const char *s, int default_port, struct sockaddr_storage *ss,
-    socklen_t *sslen, const char **why)
+addr_parse_bracketed(const char *s, int default_port,
+    struct sockaddr_storage *ss, socklen_t *sslen, const char **why)
 {
 	char lit[ADDR_LITERAL_MAX];
 	struct in6_addr a6;
@@ -130,16 +130,16 @@ parse_bracketed(const char *s, int default_port, struct sockaddr_storage *ss,
 		*why = "IPv6 scope ids (%ifname) are not supported";
 		return -1;
 	}
-	if (copy_literal(lit, sizeof(lit), s + 1, (size_t)(end - s - 1)) ==
+	if (addr_copy_literal(lit, sizeof(lit), s + 1, (size_t)(end - s - 1)) ==
 	    -1 || inet_pton(AF_INET6, lit, &a6) != 1) {
 		*why = "bad IPv6 address";
 		return -1;
 	}
 	if (end[1] == '\0') {
-		if (default_port_of(default_port, &port, why) == -1)
+		if (addr_default_port(default_port, &port, why) == -1)
 			return -1;
 	} else if (end[1] == ':') {
-		if (parse_port(end + 2, strlen(end + 2), &port, why) == -1)
+		if (addr_parse_port(end + 2, strlen(end + 2), &port, why) == -1)
 			return -1;
 	} else {
 		*why = "expected ':PORT' after ']'";
@@ -170,7 +170,7 @@ parse_bare_v6(const char *s, int default_port, struct sockaddr_storage *ss,
 		*why = "IPv6 address must be in brackets";
 		return -1;
 	}
-	if (default_port_of(default_port, &port, why) == -1)
+	if (addr_default_port(default_port, &port, why) == -1)
 		return -1;
 	fill_v6(ss, sslen, &a6, port);
 	return 0;
@@ -194,15 +194,16 @@ parse_v4(const char *s, int default_port, struct sockaddr_storage *ss,
 		return -1;
 	}
 	/* inet_pton, unlike inet_aton, takes only the four-part dotted form. */
-	if (copy_literal(lit, sizeof(lit), s, n) == -1 ||
+	if (addr_copy_literal(lit, sizeof(lit), s, n) == -1 ||
 	    inet_pton(AF_INET, lit, &a4) != 1) {
 		*why = "bad IPv4 address";
 		return -1;
 	}
 	if (colon == NULL) {
-		if (default_port_of(default_port, &port, why) == -1)
+		if (addr_default_port(default_port, &port, why) == -1)
 			return -1;
-	} else if (parse_port(colon + 1, strlen(colon + 1), &port, why) == -1)
+	} else if (addr_parse_port(colon + 1, strlen(colon + 1), &port,
+	    why) == -1)
 		return -1;
 	fill_v4(ss, sslen, &a4, port);
 	return 0;
@@ -227,7 +228,7 @@ addr_parse_endpoint(const char *s, int default_port,
 		return -1;
 	}
 	if (s[0] == '[')
-		return parse_bracketed(s, default_port, ss, sslen, why);
+		return addr_parse_bracketed(s, default_port, ss, sslen, why);
 	first = strchr(s, ':');
 	if (first != NULL && strchr(first + 1, ':') != NULL)
 		return parse_bare_v6(s, default_port, ss, sslen, why);
@@ -236,7 +237,7 @@ addr_parse_endpoint(const char *s, int default_port,
 
 /* Parses the decimal prefix length after '/', at most max. */
 static int
-parse_prefix(const char *s, unsigned int max, unsigned int *prefix,
+addr_parse_prefix(const char *s, unsigned int max, unsigned int *prefix,
     const char **why)
 {
 	unsigned int v = 0;
@@ -263,7 +264,8 @@ parse_prefix(const char *s, unsigned int max, unsigned int *prefix,
 
 /* Whether any bit of bytes at or after bit number prefix is set. */
 static int
-host_bits_set(const uint8_t *bytes, unsigned int nbytes, unsigned int prefix)
+addr_host_bits_set(const uint8_t *bytes, unsigned int nbytes,
+    unsigned int prefix)
 {
 	unsigned int i;
 
@@ -280,7 +282,7 @@ host_bits_set(const uint8_t *bytes, unsigned int nbytes, unsigned int prefix)
 
 /* Whether the first prefix bits of a and b agree. */
 static int
-prefix_equal(const uint8_t *a, const uint8_t *b, unsigned int prefix)
+addr_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned int prefix)
 {
 	unsigned int whole = prefix / 8, rest = prefix % 8;
 
@@ -333,7 +335,7 @@ addr_parse_net(const char *s, struct addr_net *net, const char **why)
 		*why = "IPv6 scope ids (%ifname) are not supported";
 		return -1;
 	}
-	if (copy_literal(lit, sizeof(lit), start, (size_t)(end - start)) ==
+	if (addr_copy_literal(lit, sizeof(lit), start, (size_t)(end - start)) ==
 	    -1) {
 		*why = "bad network address";
 		return -1;
@@ -349,9 +351,10 @@ addr_parse_net(const char *s, struct addr_net *net, const char **why)
 		return -1;
 	}
 	prefix = max;
-	if (slash != NULL && parse_prefix(slash + 1, max, &prefix, why) == -1)
+	if (slash != NULL &&
+	    addr_parse_prefix(slash + 1, max, &prefix, why) == -1)
 		return -1;
-	if (host_bits_set(n.bytes, max / 8, prefix)) {
+	if (addr_host_bits_set(n.bytes, max / 8, prefix)) {
 		*why = "host bits set below the prefix length "
 		    "(write the network address, e.g. 192.0.2.0/24)";
 		return -1;
@@ -373,7 +376,7 @@ addr_parse_net(const char *s, struct addr_net *net, const char **why)
  * its IPv4 address. Returns the family, or AF_UNSPEC if not an IP one.
  */
 static int
-match_bytes(const struct sockaddr *sa, const uint8_t **bytes)
+addr_match_bytes(const struct sockaddr *sa, const uint8_t **bytes)
 {
 	const struct sockaddr_in6 *sin6;
 
@@ -410,7 +413,7 @@ addr_net_contains(const struct addr_net *net, const struct sockaddr *sa)
 
 	if (net == NULL)
 		return 0;
-	family = match_bytes(sa, &bytes);
+	family = addr_match_bytes(sa, &bytes);
 	if (family == AF_UNSPEC)
 		return 0;
 	if (net->family == AF_UNSPEC)
@@ -419,7 +422,7 @@ addr_net_contains(const struct addr_net *net, const struct sockaddr *sa)
 		return 0;
 	if (net->prefix > (family == AF_INET ? 32u : 128u))
 		return 0;
-	return prefix_equal(bytes, net->bytes, net->prefix);
+	return addr_prefix_equal(bytes, net->bytes, net->prefix);
 }
 
 /*
@@ -427,7 +430,7 @@ addr_net_contains(const struct addr_net *net, const struct sockaddr *sa)
  * number: the name would need an ioctl. Returns -1 for other families.
  */
 static int
-host_text(const struct sockaddr *sa, char *buf, size_t len)
+addr_host_text(const struct sockaddr *sa, char *buf, size_t len)
 {
 	const struct sockaddr_in6 *sin6;
 	size_t n;
@@ -464,7 +467,7 @@ addr_format(const struct sockaddr *sa, char *buf, size_t len)
 
 	if (len == 0)
 		return buf;
-	if (host_text(sa, host, sizeof(host)) == -1)
+	if (addr_host_text(sa, host, sizeof(host)) == -1)
 		snprintf(buf, len, "?");
 	else if (sa->sa_family == AF_INET6)
 		snprintf(buf, len, "[%s]:%u", host, addr_port(sa));
@@ -481,7 +484,7 @@ addr_format_host(const struct sockaddr *sa, char *buf, size_t len)
 
 	if (len == 0)
 		return buf;
-	if (host_text(sa, host, sizeof(host)) == -1)
+	if (addr_host_text(sa, host, sizeof(host)) == -1)
 		snprintf(buf, len, "?");
 	else
 		snprintf(buf, len, "%s", host);
@@ -583,7 +586,7 @@ addr_is_loopback(const struct sockaddr *sa)
 	const struct sockaddr_in6 *sin6;
 	const uint8_t *bytes = NULL;
 
-	switch (match_bytes(sa, &bytes)) {
+	switch (addr_match_bytes(sa, &bytes)) {
 	case AF_INET:
 		return bytes[0] == 127;
 	case AF_INET6:

@@ -47,7 +47,7 @@ conflex_init(struct conflex *lx, const char *buf, size_t len)
 }
 
 static void
-lex_error(struct lexstate *st, const char *why)
+conflex_error(struct lexstate *st, const char *why)
 {
 	if (st->err == NULL)
 		st->err = why;
@@ -59,19 +59,19 @@ lex_error(struct lexstate *st, const char *why)
  * the line is read to its end only to find where the next one starts.
  */
 static int
-word_open(struct lexstate *st)
+conflex_word_open(struct lexstate *st)
 {
 	if (st->err != NULL)
 		return -1;
 	if (st->in_word)
 		return 0;
 	if (st->out->nwords == CONFLEX_MAX_WORDS) {
-		lex_error(st, "too many words (at most "
+		conflex_error(st, "too many words (at most "
 		    STR(CONFLEX_MAX_WORDS) ")");
 		return -1;
 	}
 	if (st->used + 1 > sizeof(st->out->storage)) {
-		lex_error(st, "line too long (at most "
+		conflex_error(st, "line too long (at most "
 		    STR(CONFLEX_MAX_LINE) " bytes)");
 		return -1;
 	}
@@ -81,13 +81,13 @@ word_open(struct lexstate *st)
 }
 
 static void
-word_add(struct lexstate *st, char c)
+conflex_word_add(struct lexstate *st, char c)
 {
-	if (word_open(st) == -1)
+	if (conflex_word_open(st) == -1)
 		return;
 	/* Keep a byte for the NUL that ends this word. */
 	if (st->used + 2 > sizeof(st->out->storage)) {
-		lex_error(st, "line too long (at most "
+		conflex_error(st, "line too long (at most "
 		    STR(CONFLEX_MAX_LINE) " bytes)");
 		return;
 	}
@@ -95,7 +95,7 @@ word_add(struct lexstate *st, char c)
 }
 
 static void
-word_close(struct lexstate *st)
+conflex_word_close(struct lexstate *st)
 {
 	if (!st->in_word)
 		return;
@@ -106,7 +106,7 @@ word_close(struct lexstate *st)
 
 /* The length of the line end at pos ("\n" or "\r\n"), or 0. */
 static size_t
-line_end(const struct conflex *lx, size_t pos)
+conflex_line_end(const struct conflex *lx, size_t pos)
 {
 	if (pos < lx->len && lx->buf[pos] == '\n')
 		return 1;
@@ -121,9 +121,9 @@ line_end(const struct conflex *lx, size_t pos)
  * plain character. Advances past what it used.
  */
 static void
-lex_backslash(struct conflex *lx, struct lexstate *st, int in_quote)
+conflex_backslash(struct conflex *lx, struct lexstate *st, int in_quote)
 {
-	size_t nl = line_end(lx, lx->pos + 1);
+	size_t nl = conflex_line_end(lx, lx->pos + 1);
 	char next;
 
 	if (nl > 0) {
@@ -137,17 +137,17 @@ lex_backslash(struct conflex *lx, struct lexstate *st, int in_quote)
 	}
 	next = lx->buf[lx->pos + 1];
 	if (in_quote && (next == '"' || next == '\\')) {
-		word_add(st, next);
+		conflex_word_add(st, next);
 		lx->pos += 2;
 		return;
 	}
-	word_add(st, '\\');
+	conflex_word_add(st, '\\');
 	lx->pos++;
 }
 
 /* Reads one logical line, its line end included, into st. */
 static void
-lex_line(struct conflex *lx, struct lexstate *st)
+conflex_read_line(struct conflex *lx, struct lexstate *st)
 {
 	int in_quote = 0, in_comment = 0;
 	size_t nl;
@@ -157,16 +157,16 @@ lex_line(struct conflex *lx, struct lexstate *st)
 		c = lx->buf[lx->pos];
 		if (c == '\0') {
 			/* Text editors do not write NULs: not a config file. */
-			lex_error(st, "NUL byte in line");
+			conflex_error(st, "NUL byte in line");
 			lx->pos++;
 			continue;
 		}
-		if ((nl = line_end(lx, lx->pos)) > 0) {
+		if ((nl = conflex_line_end(lx, lx->pos)) > 0) {
 			lx->pos += nl;
 			lx->line++;
 			if (in_quote)
-				lex_error(st, "unterminated quote");
-			word_close(st);
+				conflex_error(st, "unterminated quote");
+			conflex_word_close(st);
 			return;
 		}
 		if (in_comment) {
@@ -174,7 +174,7 @@ lex_line(struct conflex *lx, struct lexstate *st)
 			continue;
 		}
 		if (c == '\\') {
-			lex_backslash(lx, st, in_quote);
+			conflex_backslash(lx, st, in_quote);
 			continue;
 		}
 		lx->pos++;
@@ -182,16 +182,16 @@ lex_line(struct conflex *lx, struct lexstate *st)
 			if (c == '"')
 				in_quote = 0;
 			else
-				word_add(st, c);
+				conflex_word_add(st, c);
 			continue;
 		}
 		switch (c) {
 		case '"':
-			(void)word_open(st);
+			(void)conflex_word_open(st);
 			in_quote = 1;
 			break;
 		case '#':
-			word_close(st);
+			conflex_word_close(st);
 			in_comment = 1;
 			break;
 		case ' ':
@@ -199,16 +199,16 @@ lex_line(struct conflex *lx, struct lexstate *st)
 		case '\r':
 		case '\v':
 		case '\f':
-			word_close(st);
+			conflex_word_close(st);
 			break;
 		default:
-			word_add(st, c);
+			conflex_word_add(st, c);
 			break;
 		}
 	}
 	if (in_quote)
-		lex_error(st, "unterminated quote");
-	word_close(st);
+		conflex_error(st, "unterminated quote");
+	conflex_word_close(st);
 }
 
 /*
@@ -226,7 +226,7 @@ conflex_next(struct conflex *lx, struct conflex_line *out, const char **why)
 		st.out = out;
 		out->lineno = lx->line;
 		out->nwords = 0;
-		lex_line(lx, &st);
+		conflex_read_line(lx, &st);
 		if (st.err != NULL) {
 			out->nwords = 0;
 			if (why != NULL)
@@ -315,7 +315,7 @@ conf_error(struct conf_errors *e, unsigned int line, const char *fmt, ...)
 
 /* Decimal digits only, to *out; -1 on anything else or on overflow. */
 static int
-parse_digits(const char *s, size_t n, unsigned long *out)
+conflex_digits(const char *s, size_t n, unsigned long *out)
 {
 	unsigned long v = 0, d;
 	size_t i;
@@ -345,7 +345,7 @@ conf_parse_uint(const char *word, unsigned long min, unsigned long max,
 {
 	unsigned long v;
 
-	if (word == NULL || parse_digits(word, strlen(word), &v) == -1)
+	if (word == NULL || conflex_digits(word, strlen(word), &v) == -1)
 		return -1;
 	if (v < min || v > max)
 		return -1;
@@ -380,7 +380,7 @@ conf_parse_seconds(const char *word, unsigned long *out)
 		n--;
 		break;
 	}
-	if (parse_digits(word, n, &v) == -1 || v > ~0UL / unit)
+	if (conflex_digits(word, n, &v) == -1 || v > ~0UL / unit)
 		return -1;
 	*out = v * unit;
 	return 0;

@@ -44,23 +44,24 @@ static atomic_int		log_level = LOG_LEVEL_INFO;
  * returns 0 and fills buf.
  */
 static const char *
-strerror_gnu(char *ret, char *buf)
+log_strerror_gnu(char *ret, char *buf)
 {
 	(void)buf;
 	return ret;
 }
 
 static const char *
-strerror_xsi(int ret, char *buf)
+log_strerror_xsi(int ret, char *buf)
 {
 	return ret == 0 ? buf : "unknown error";
 }
 
 #define STRERROR_PICK(ret, buf) \
-	_Generic((ret), char *: strerror_gnu, default: strerror_xsi)(ret, buf)
+	_Generic((ret), char *: log_strerror_gnu, \
+	    default: log_strerror_xsi)(ret, buf)
 
 static const char *
-errno_text(int e, char *buf, size_t len)
+log_errno_text(int e, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	return STRERROR_PICK(strerror_r(e, buf, len), buf);
@@ -135,7 +136,7 @@ log_level_parse(const char *s)
 
 /* "2026-11-23T10:00:00.123Z gatewayd[42]: " into buf; returns its length. */
 static size_t
-format_prefix(char *buf, size_t len, const char *progname)
+log_format_prefix(char *buf, size_t len, const char *progname)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -156,7 +157,7 @@ format_prefix(char *buf, size_t len, const char *progname)
 }
 
 static int
-syslog_priority(enum log_level level)
+log_syslog_priority(enum log_level level)
 {
 	switch (level) {
 	case LOG_LEVEL_ERROR:
@@ -175,7 +176,7 @@ syslog_priority(enum log_level level)
  * NUL-terminated, ending in "..." if it had to be cut. Returns its length.
  */
 static size_t
-format_message(char *buf, size_t len, int err, const char *fmt, va_list ap)
+log_format_message(char *buf, size_t len, int err, const char *fmt, va_list ap)
 {
 	char ebuf[128];
 	size_t used;
@@ -190,7 +191,7 @@ format_message(char *buf, size_t len, int err, const char *fmt, va_list ap)
 	used = (size_t)n;
 	if (used < len && err >= 0) {
 		n = snprintf(buf + used, len - used, ": %s",
-		    errno_text(err, ebuf, sizeof(ebuf)));
+		    log_errno_text(err, ebuf, sizeof(ebuf)));
 		used += n > 0 ? (size_t)n : 0;
 	}
 	if (used >= len) {
@@ -219,15 +220,15 @@ log_msg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	target = atomic_load(&log_target);
 	progname = atomic_load(&log_progname);
 	if (target == LOG_TARGET_SYSLOG) {
-		format_message(line, sizeof(line), with_errno ? saved : -1,
+		log_format_message(line, sizeof(line), with_errno ? saved : -1,
 		    fmt, ap);
-		syslog(syslog_priority(level), "%s", line);
+		syslog(log_syslog_priority(level), "%s", line);
 		errno = saved;
 		return;
 	}
 	/* The message's terminating NUL is where the newline goes. */
-	off = format_prefix(line, sizeof(line), progname);
-	n = format_message(line + off, sizeof(line) - off,
+	off = log_format_prefix(line, sizeof(line), progname);
+	n = log_format_message(line + off, sizeof(line) - off,
 	    with_errno ? saved : -1, fmt, ap);
 	line[off + n] = '\n';
 	/* A write a signal stopped before any byte is retried, a few times. */
@@ -293,7 +294,7 @@ fatalx(const char *fmt, ...)
 
 /* Whether log_safe_mem() writes byte c as \xNN. */
 static int
-escaped(unsigned char c)
+log_escaped(unsigned char c)
 {
 	return c <= 0x20 || c >= 0x7f || c == '\\';
 }
@@ -319,11 +320,11 @@ log_safe_mem(const void *in, size_t inlen, char *out, size_t len)
 		return out;
 	}
 	for (i = 0; i < inlen; i++)
-		total += escaped(p[i]) ? 4 : 1;
+		total += log_escaped(p[i]) ? 4 : 1;
 	/* Too long: stop where "..." and the NUL still fit after. */
 	room = total < len ? len - 1 : (len > 3 ? len - 4 : 0);
 	for (i = 0; i < inlen; i++) {
-		if (!escaped(p[i])) {
+		if (!log_escaped(p[i])) {
 			if (o + 1 > room)
 				break;
 			out[o++] = (char)p[i];

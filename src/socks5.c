@@ -35,7 +35,7 @@
  * refused rather than handed to a resolver that might read it differently.
  */
 static int
-name_byte_ok(uint8_t c)
+socks5_name_byte_ok(uint8_t c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
@@ -50,7 +50,7 @@ socks5_name_valid(const uint8_t *name, size_t len)
 	if (name == NULL || len == 0 || len > 255)
 		return -1;
 	for (i = 0; i < len; i++)
-		if (!name_byte_ok(name[i]))
+		if (!socks5_name_byte_ok(name[i]))
 			return -1;
 	return 0;
 }
@@ -75,7 +75,7 @@ put16(uint8_t *p, uint16_t v)
  * past PORT.
  */
 static enum socks5_status
-parse_addr(const uint8_t *buf, size_t len, size_t off,
+socks5_parse_addr(const uint8_t *buf, size_t len, size_t off,
     struct socks5_addr *a, size_t *end)
 {
 	size_t	alen, i;
@@ -97,7 +97,7 @@ parse_addr(const uint8_t *buf, size_t len, size_t off,
 		if (alen == 0)
 			return SOCKS5_ERR_NAME;
 		for (i = off; i < len && i < off + alen; i++)
-			if (!name_byte_ok(buf[i]))
+			if (!socks5_name_byte_ok(buf[i]))
 				return SOCKS5_ERR_NAME;
 		break;
 	default:
@@ -160,13 +160,13 @@ socks5_parse_method_choice(const uint8_t *buf, size_t len, uint8_t *method,
 
 /* Whether any of the first n bytes of p (n may be 0) is a NUL. */
 static int
-has_nul(const uint8_t *p, size_t n)
+socks5_has_nul(const uint8_t *p, size_t n)
 {
 	return n > 0 && memchr(p, '\0', n) != NULL;
 }
 
 static size_t
-min_size(size_t a, size_t b)
+socks5_min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;
 }
@@ -199,16 +199,17 @@ socks5_parse_userpass(const uint8_t *buf, size_t len,
 	 * bad name is kept as far as it came, NUL and all (ulen bytes), for
 	 * the caller's log line.
 	 */
-	have = min_size(len, 2 + ulen) - 2;
+	have = socks5_min_size(len, 2 + ulen) - 2;
 	memcpy(out->user, buf + 2, have);
 	out->ulen = (uint8_t)have;
-	if (has_nul(buf + 2, have))
+	if (socks5_has_nul(buf + 2, have))
 		return SOCKS5_ERR_NAME;
 	if (len < 2 + ulen + 1)
 		return SOCKS5_NEED_MORE;
 	plen = buf[2 + ulen];
 	poff = 3 + ulen;
-	if (has_nul(buf + poff, min_size(len, poff + plen) - poff))
+	if (socks5_has_nul(buf + poff,
+	    socks5_min_size(len, poff + plen) - poff))
 		return SOCKS5_ERR_NAME;
 	if (len < poff + plen)
 		return SOCKS5_NEED_MORE;
@@ -238,6 +239,24 @@ socks5_parse_userpass_status(const uint8_t *buf, size_t len,
 }
 
 /*
+ * VER and byte 1 of a request or a reply, which differ only in what
+ * that byte means (CMD, REP): SOCKS5_OK with *code set, NEED_MORE or
+ * ERR_VERSION.
+ */
+static enum socks5_status
+socks5_msg_head(const uint8_t *buf, size_t len, uint8_t *code)
+{
+	if (len <= MSG_VER)
+		return SOCKS5_NEED_MORE;
+	if (buf[MSG_VER] != SOCKS5_VERSION)
+		return SOCKS5_ERR_VERSION;
+	if (len <= MSG_CMD)
+		return SOCKS5_NEED_MORE;
+	*code = buf[MSG_CMD];
+	return SOCKS5_OK;
+}
+
+/*
  * RFC 1928 section 4: VER CMD RSV ATYP DST.ADDR DST.PORT. Checked in wire
  * order, each byte as it arrives, so the error reported is that of the
  * first bad byte whatever the split. out->cmd is filled before CMD is
@@ -252,13 +271,8 @@ socks5_parse_request(const uint8_t *buf, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	*used = 0;
-	if (len <= MSG_VER)
-		return SOCKS5_NEED_MORE;
-	if (buf[MSG_VER] != SOCKS5_VERSION)
-		return SOCKS5_ERR_VERSION;
-	if (len <= MSG_CMD)
-		return SOCKS5_NEED_MORE;
-	out->cmd = buf[MSG_CMD];
+	if ((st = socks5_msg_head(buf, len, &out->cmd)) != SOCKS5_OK)
+		return st;
 	if (out->cmd != SOCKS5_CMD_CONNECT && out->cmd != SOCKS5_CMD_BIND &&
 	    out->cmd != SOCKS5_CMD_UDP)
 		return SOCKS5_ERR_COMMAND;
@@ -266,7 +280,7 @@ socks5_parse_request(const uint8_t *buf, size_t len,
 		return SOCKS5_NEED_MORE;
 	if (buf[MSG_RSV] != 0)
 		return SOCKS5_ERR_RESERVED;
-	if ((st = parse_addr(buf, len, MSG_ATYP, &out->dst, &end)) !=
+	if ((st = socks5_parse_addr(buf, len, MSG_ATYP, &out->dst, &end)) !=
 	    SOCKS5_OK)
 		return st;
 	*used = end;
@@ -290,14 +304,9 @@ socks5_parse_reply(const uint8_t *buf, size_t len, struct socks5_reply *out,
 
 	memset(out, 0, sizeof(*out));
 	*used = 0;
-	if (len <= MSG_VER)
-		return SOCKS5_NEED_MORE;
-	if (buf[MSG_VER] != SOCKS5_VERSION)
-		return SOCKS5_ERR_VERSION;
-	if (len <= MSG_CMD)
-		return SOCKS5_NEED_MORE;
-	out->rep = buf[MSG_CMD];
-	if ((st = parse_addr(buf, len, MSG_ATYP, &out->bnd, &end)) !=
+	if ((st = socks5_msg_head(buf, len, &out->rep)) != SOCKS5_OK)
+		return st;
+	if ((st = socks5_parse_addr(buf, len, MSG_ATYP, &out->bnd, &end)) !=
 	    SOCKS5_OK)
 		return st;
 	*used = end;
@@ -327,7 +336,7 @@ socks5_parse_udp_header(const uint8_t *buf, size_t len,
 	if (len <= UDP_FRAG)
 		return SOCKS5_NEED_MORE;
 	out->frag = buf[UDP_FRAG];
-	if ((st = parse_addr(buf, len, UDP_ATYP, &out->dst, &end)) !=
+	if ((st = socks5_parse_addr(buf, len, UDP_ATYP, &out->dst, &end)) !=
 	    SOCKS5_OK)
 		return st;
 	*used = end;
@@ -340,7 +349,7 @@ socks5_parse_udp_header(const uint8_t *buf, size_t len,
  * 255 bytes). The name's bytes are not judged: the server decides.
  */
 static int
-addr_wire_len(const struct socks5_addr *a)
+socks5_addr_wire_len(const struct socks5_addr *a)
 {
 	size_t	n;
 
@@ -361,9 +370,9 @@ addr_wire_len(const struct socks5_addr *a)
 	}
 }
 
-/* Writes ATYP ADDR PORT, already sized by addr_wire_len, at p. */
+/* Writes ATYP ADDR PORT, already sized by socks5_addr_wire_len, at p. */
 static void
-put_addr(uint8_t *p, const struct socks5_addr *a)
+socks5_put_addr(uint8_t *p, const struct socks5_addr *a)
 {
 	size_t	n;
 
@@ -441,17 +450,17 @@ socks5_encode_userpass_status(uint8_t *out, size_t cap, uint8_t status)
 
 /* The request and the reply differ only in what byte 1 means. */
 static int
-encode_msg(uint8_t *out, size_t cap, uint8_t code,
+socks5_encode_msg(uint8_t *out, size_t cap, uint8_t code,
     const struct socks5_addr *a)
 {
 	int	alen;
 
-	if ((alen = addr_wire_len(a)) < 0 || cap < 3 + (size_t)alen)
+	if ((alen = socks5_addr_wire_len(a)) < 0 || cap < 3 + (size_t)alen)
 		return -1;
 	out[MSG_VER] = SOCKS5_VERSION;
 	out[MSG_CMD] = code;
 	out[MSG_RSV] = 0;
-	put_addr(out + MSG_ATYP, a);
+	socks5_put_addr(out + MSG_ATYP, a);
 	return 3 + alen;
 }
 
@@ -459,7 +468,7 @@ int
 socks5_encode_request(uint8_t *out, size_t cap, uint8_t cmd,
     const struct socks5_addr *dst)
 {
-	return encode_msg(out, cap, cmd, dst);
+	return socks5_encode_msg(out, cap, cmd, dst);
 }
 
 int
@@ -468,7 +477,7 @@ socks5_encode_reply(uint8_t *out, size_t cap, uint8_t rep,
 {
 	static const struct socks5_addr	none = { .atyp = SOCKS5_ATYP_IPV4 };
 
-	return encode_msg(out, cap, rep, bnd != NULL ? bnd : &none);
+	return socks5_encode_msg(out, cap, rep, bnd != NULL ? bnd : &none);
 }
 
 int
@@ -477,12 +486,12 @@ socks5_encode_udp_header(uint8_t *out, size_t cap,
 {
 	int	alen;
 
-	if ((alen = addr_wire_len(dst)) < 0 || cap < 3 + (size_t)alen)
+	if ((alen = socks5_addr_wire_len(dst)) < 0 || cap < 3 + (size_t)alen)
 		return -1;
 	out[UDP_RSV] = 0;
 	out[UDP_RSV + 1] = 0;
 	out[UDP_FRAG] = 0;
-	put_addr(out + UDP_ATYP, dst);
+	socks5_put_addr(out + UDP_ATYP, dst);
 	return 3 + alen;
 }
 
