@@ -165,6 +165,35 @@ bind_peer_ok(struct session *s, const struct sockaddr_storage *peer)
 }
 
 /*
+ * Accepts connections on lfd until the peer bind_peer_ok() wants comes,
+ * within the bind timeout; others are closed (and counted in the log).
+ * Returns the peer's fd, its address in *peer, or -1 with errno as
+ * bind_accept() left it.
+ */
+static int
+bind_wait_peer(struct session *s, int lfd, struct sockaddr_storage *peer)
+{
+	char		buf[ADDR_STRLEN];
+	int64_t		deadline;
+	unsigned int	turned = 0;
+	int		fd;
+
+	deadline = mech_now_ms() + (int64_t)s->conf->bind_timeout * 1000;
+	while ((fd = bind_accept(lfd, s->cfd, deadline, peer)) != -1 &&
+	    !bind_peer_ok(s, peer)) {
+		log_debug("session=%" PRIu64 " bind turned away %s", s->id,
+		    addr_format((struct sockaddr *)peer, buf, sizeof(buf)));
+		close(fd);
+		turned++;
+	}
+	/* The log functions keep errno: bind_accept()'s reaches the caller. */
+	if (turned > 0)
+		log_info("session=%" PRIu64 " bind turned away %u peers",
+		    s->id, turned);
+	return fd;
+}
+
+/*
  * BIND (RFC 1928 section 4): listen where the expected peer can reach
  * us, first reply with that address, accept the peer within the bind
  * timeout (others are turned away meanwhile), second reply with the
@@ -176,8 +205,6 @@ bind_command(struct session *s)
 	struct sockaddr_storage	 ctl, bnd, peer;
 	const struct chain	*via;
 	socklen_t		 len = sizeof(ctl);
-	int64_t			 deadline;
-	unsigned int		 turned = 0;
 	int			 lfd, fd;
 
 	if (session_route(s, &via) == -1)
@@ -204,16 +231,7 @@ bind_command(struct session *s)
 		close(lfd);
 		return -1;
 	}
-	deadline = mech_now_ms() + (int64_t)s->conf->bind_timeout * 1000;
-	while ((fd = bind_accept(lfd, s->cfd, deadline, &peer)) != -1 &&
-	    !bind_peer_ok(s, &peer)) {
-		char buf[ADDR_STRLEN];
-
-		log_debug("session=%" PRIu64 " bind turned away %s", s->id,
-		    addr_format((struct sockaddr *)&peer, buf, sizeof(buf)));
-		close(fd);
-		turned++;
-	}
+	fd = bind_wait_peer(s, lfd, &peer);
 	close(lfd);
 	if (fd == -1) {
 		if (errno == ECONNRESET) {
@@ -225,9 +243,6 @@ bind_command(struct session *s)
 		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);
 		return -1;
 	}
-	if (turned > 0)
-		log_info("session=%" PRIu64 " bind turned away %u peers",
-		    s->id, turned);
 	s->dfd = fd;
 	s->via = peer;
 	if (session_reply(s, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&peer)
