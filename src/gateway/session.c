@@ -369,8 +369,8 @@ session_denied(struct session *s, const struct verdict *v)
  * The rules on each address a name resolved to (or the literal): the
  * first that passes decides between the chain its rule names (*via,
  * s->addrs then moot) and dialing, and s->addrs keeps, in order, those
- * that pass without a chain. Returns how many passed; 0 with *v the
- * verdict to deny with.
+ * that pass without a chain. Returns 0 when none passed (*v is then the
+ * verdict to deny with), else not 0.
  */
 static size_t
 session_route_addrs(struct session *s, const struct chain **via,
