@@ -180,7 +180,8 @@ $(FUZZ_BINS): $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o \
 	    $(call fuzz_obj,$(COMMON_SRC))
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -pthread -o $@ $^ $(LIBS)
 $(B)/fuzz/fuzz_gateway_conf $(B)/fuzz/fuzz_users: $(call fuzz_obj,\
-	    src/gateway/conf.c src/gateway/policy.c src/gateway/users.c)
+	    $(wildcard src/gateway/conf*.c) src/gateway/policy.c \
+	    src/gateway/users.c)
 $(B)/fuzz/fuzz_shim_conf $(B)/fuzz/fuzz_shim_env: $(call fuzz_obj,\
 	    src/lib/config.c src/lib/real.c)
 
