@@ -66,6 +66,34 @@ stack_used(void (*fn)(void *), void *arg)
 }
 
 static void
+noop(void *arg)
+{
+	(void)arg;
+}
+
+/*
+ * What fn(arg) uses of a session's stack. ThreadSanitizer keeps some
+ * 800 KiB of its own per-thread state at the top of a thread's stack
+ * memory, which a production thread does not have: there the use of an
+ * empty thread is subtracted. Elsewhere thread start-up and TLS come out
+ * of the same 128 KiB, so they count.
+ */
+static size_t
+session_stack_used(void (*fn)(void *), void *arg)
+{
+	size_t used = stack_used(fn, arg);
+
+#ifdef __SANITIZE_THREAD__
+	size_t empty = stack_used(noop, NULL);
+
+	used = used > empty ? used - empty : 0;
+#else
+	(void)noop;
+#endif
+	return used;
+}
+
+static void
 gai(void *arg)
 {
 	struct addrinfo	 hints, *res;
@@ -113,11 +141,11 @@ test_stack_getaddrinfo(void **state)
 	(void)state;
 	if (!hosts_has_localhost())
 		names[0] = NULL;
-	base = stack_used(gai, "127.0.0.1");
+	base = session_stack_used(gai, "127.0.0.1");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (names[i] == NULL)
 			continue;
-		used = stack_used(gai, (void *)names[i]);
+		used = session_stack_used(gai, (void *)names[i]);
 		print_message("getaddrinfo(%s): %zu bytes (numeric: %zu)\n",
 		    names[i], used, base);
 		assert_true(used < STACK_BUDGET);
@@ -139,7 +167,7 @@ test_stack_users_check(void **state)
 	conf_errors_init(&errs, "users");
 	u = users_parse(file, sizeof(file) - 1, &errs);
 	assert_non_null(u);
-	used = stack_used(check_user, u);
+	used = session_stack_used(check_user, u);
 	print_message("users_check: %zu bytes\n", used);
 	assert_int_equal(checked, 1);	/* the hash was really computed */
 	assert_true(used < STACK_BUDGET);
