@@ -61,7 +61,10 @@ idmap_grow(struct idmap *m)
 	}
 	free(m->keys);
 	free(m->vals);
-	*m = n;
+	/* Field by field: the analyzer loses track through a struct copy. */
+	m->keys = n.keys;
+	m->vals = n.vals;
+	m->cap = n.cap;
 	return 0;
 }
 

@@ -465,10 +465,12 @@ pending_start(int fd, const struct shim_conf *c, const struct socks5_addr *dst)
 		cap = pending_cap ? pending_cap : 64;
 		while (cap <= (size_t)fd)
 			cap *= 2;
+		/* A table of pointers: sizeof(*tab) is a pointer's size. */
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 		if ((tab = realloc(pending_tab, cap * sizeof(*tab))) == NULL)
 			goto nomem;
-		memset(tab + pending_cap, 0, (cap - pending_cap) *
-		    sizeof(*tab));
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+		memset(tab + pending_cap, 0, (cap - pending_cap) * sizeof(*tab));
 		pending_tab = tab;
 		pending_cap = cap;
 	}
