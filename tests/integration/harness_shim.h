@@ -24,7 +24,7 @@
 struct hs_libs {
 	char	own[PATH_MAX];		/* this build's library */
 	char	plain[PATH_MAX];	/* one without a sanitizer, or "" */
-	char	san_rt[PATH_MAX];	/* runtime to preload first, or "" */
+	char	san_rt[PATH_MAX];	/* preloaded first, or "" */
 };
 void	hs_libs_find(struct hs_libs *l);
 

@@ -44,7 +44,7 @@
 #define MT_FORKS	"48"		/* each a child that execs */
 #define MT_SECONDS	60		/* mtconnect's own alarm */
 #define MT_MS		90000		/* and ours on top of it */
-#define KILL_BOUND_MS	3000		/* "within a second", with room */
+#define KILL_BOUND_MS	3000		/* "a second", with room */
 #define BIG_NAME	"big.mt.test"
 
 static struct hs_libs	libs;

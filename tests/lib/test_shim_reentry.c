@@ -49,7 +49,7 @@ struct probe_log {
 
 static struct probe_log plog;
 static int depth;		/* probes run only at the outermost look-up */
-static int armed;		/* a case asked for probes on the next look-up */
+static int armed;		/* probe at the next look-up */
 
 static void
 probe_fail(const char *call, long r, int err)
@@ -283,7 +283,8 @@ test_reentry_during_poll_init(void **state)
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
 	arm();
-	assert_int_equal(poll(&pfd, 1, 0), 0);		/* starts poll_init */
+	/* This starts poll_init. */
+	assert_int_equal(poll(&pfd, 1, 0), 0);
 	assert_probed("poll");
 	/* Not close(): sockreg.c's loader is the next case's. */
 	assert_int_equal(real_raw(SYS_close, p[0], 0, 0, 0, 0, 0), 0);
@@ -300,7 +301,8 @@ test_reentry_during_close_init(void **state)
 	skip_without_raw();
 	assert_true((fd = dup(2)) >= 0);
 	arm();
-	assert_int_equal(close(fd), 0);			/* starts sockreg_init */
+	/* This starts sockreg_init. */
+	assert_int_equal(close(fd), 0);
 	assert_probed("close");
 	assert_int_equal(close(fd), -1);
 	assert_int_equal(errno, EBADF);

@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 #define MAX_THREADS	100
-#define MAX_ROUNDS	400	/* per thread, however long the forks take */
+#define MAX_ROUNDS	400	/* per thread, whatever the forks take */
 #define CHILD_MS	20000	/* one exec'd child's whole run */
 #define IO_MS		10000	/* one connection's exchange */
 
@@ -59,9 +59,9 @@ static const char	*suffix = "mt.test";
 static const char	*net = "127.0.1";
 static const char	*port = NULL;
 static int		 nthreads = 64, rounds = 3, nforks = 16, lookups = 20;
-static int		 exec_only;	/* -E: nothing between fork and exec */
+static int		 exec_only;	/* -E: fork, then exec at once */
 static pthread_barrier_t start;
-static atomic_int	 forking = 1;	/* the main thread is still forking */
+static atomic_int	 forking = 1;	/* main is still forking */
 static atomic_int	 n_ok, n_bad;
 static pthread_mutex_t	 out_lock = PTHREAD_MUTEX_INITIALIZER;
 
