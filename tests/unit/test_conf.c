@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "gateway/gatewayd.h"
+#include "conf_errors_test.h"
 
 static char *
 fixture(const char *name)
@@ -31,30 +32,6 @@ fixture(const char *name)
 	snprintf(path, sizeof(path), "%s/tests/fixtures/conf/%s",
 	    src != NULL ? src : ".", name);
 	return path;
-}
-
-/*
- * Asserts that one line of errs reads "FILE:LINE: ...reason..." (LINE 0:
- * "FILE: ..."): the place exactly, the reason anywhere in that line.
- */
-static void
-assert_error(const struct conf_errors *e, const char *file,
-    unsigned int line, const char *reason)
-{
-	char		 head[4096 + 32], text[sizeof(e->text)], *l, *save;
-
-	if (line != 0)
-		snprintf(head, sizeof(head), "%s:%u: ", file, line);
-	else
-		snprintf(head, sizeof(head), "%s: ", file);
-	memcpy(text, e->text, sizeof(text));
-	text[sizeof(text) - 1] = '\0';
-	for (l = strtok_r(text, "\n", &save); l != NULL;
-	    l = strtok_r(NULL, "\n", &save))
-		if (strncmp(l, head, strlen(head)) == 0 &&
-		    strstr(l + strlen(head), reason) != NULL)
-			return;
-	fail_msg("wanted \"%s...%s\" in:\n%s", head, reason, e->text);
 }
 
 static struct gw_conf *
