@@ -197,6 +197,13 @@ struct policy_query {
 	const char		*name;		/* NULL: a literal was asked */
 	const struct sockaddr	*addr;		/* NULL: not resolved yet */
 	uint16_t		 port;
+	/*
+	 * The addresses of this host's interfaces (ownaddr.c gathers
+	 * them), each a /32 or /128: protect-local covers them too, and a
+	 * client coming from one is on this host. NULL, 0: none known.
+	 */
+	const struct addr_net	*own;
+	size_t			 nown;
 };
 
 struct verdict {

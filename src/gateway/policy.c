@@ -95,18 +95,48 @@ static const struct addr_net policy_private_nets[] = {
 	V6(0xfc, 0x00, 7),
 };
 
+/* The entry of q->own that sa is, or NULL. */
+static const struct addr_net *
+policy_own(const struct policy_query *q, const struct sockaddr *sa)
+{
+	size_t	i;
+
+	for (i = 0; i < q->nown; i++)
+		if (addr_net_contains(&q->own[i], sa))
+			return &q->own[i];
+	return NULL;
+}
+
+/*
+ * Whether the client is on this host: loopback, or coming from one of
+ * the host's own addresses (a program here that bound to the LAN
+ * address). The kernel drops an arriving packet that claims a local
+ * source, so a remote client cannot pass for one.
+ */
+static int
+policy_client_is_local(const struct policy_query *q)
+{
+	return q->client != NULL && (addr_is_loopback(q->client) ||
+	    policy_own(q, q->client) != NULL);
+}
+
 /*
  * The protected network addr lies in, or NULL. Only for clients that
- * are not loopback themselves: a local client could reach these
- * directly anyway, so refusing it protects nothing.
+ * are not on this host themselves: a local client could reach these
+ * directly anyway, so refusing it protects nothing. protect-local
+ * covers the host's own addresses as well as loopback: a router's LAN
+ * and WAN addresses reach its own services as surely as 127.0.0.1 does.
+ * Each is a network of one address, so only a rule naming exactly that
+ * address opens it.
  */
 static const struct addr_net *
 policy_protected(const struct gw_conf *c, const struct policy_query *q,
     const char **why)
 {
-	size_t	i;
+	const struct addr_net	*own;
+	size_t			 i;
 
-	if (q->client != NULL && addr_is_loopback(q->client))
+	if (policy_client_is_local(q))
 		return NULL;
 	if (c->protect_local) {
 		for (i = 0; i < sizeof(policy_local_nets) / sizeof(policy_local_nets[0]); i++)
@@ -114,6 +144,10 @@ policy_protected(const struct gw_conf *c, const struct policy_query *q,
 				*why = "protect-local";
 				return &policy_local_nets[i];
 			}
+		if ((own = policy_own(q, q->addr)) != NULL) {
+			*why = "protect-local (own address)";
+			return own;
+		}
 	}
 	if (c->protect_private) {
 		for (i = 0; i < sizeof(policy_private_nets) / sizeof(policy_private_nets[0]);

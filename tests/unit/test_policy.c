@@ -187,8 +187,10 @@ struct req_case {
 	const char		*why;
 };
 
+/* The table under the host addresses own (NULL, 0: none known). */
 static void
-run_req_table(const struct gw_conf *c, const struct req_case *t, size_t n)
+run_req_table_own(const struct gw_conf *c, const struct addr_net *own,
+    size_t nown, const struct req_case *t, size_t n)
 {
 	struct sockaddr_storage	cs, as;
 	struct policy_query	q;
@@ -197,6 +199,8 @@ run_req_table(const struct gw_conf *c, const struct req_case *t, size_t n)
 
 	for (i = 0; i < n; i++) {
 		memset(&q, 0, sizeof(q));
+		q.own = own;
+		q.nown = nown;
 		q.client = sa(&cs, t[i].client, 40000);
 		q.user = t[i].user;
 		q.cmd = t[i].cmd;
@@ -215,6 +219,12 @@ run_req_table(const struct gw_conf *c, const struct req_case *t, size_t n)
 			    v.why, t[i].action == PASS ? "pass" : "block",
 			    t[i].line, t[i].why);
 	}
+}
+
+static void
+run_req_table(const struct gw_conf *c, const struct req_case *t, size_t n)
+{
+	run_req_table_own(c, NULL, 0, t, n);
 }
 
 #define R	"rule"
@@ -555,6 +565,111 @@ test_policy_request_protect_private(void **state)
 	conf_unref(c);
 }
 
+/* ---------------------------------------------------------------- */
+/* protect-local and the host's own addresses                          */
+
+#define OWN	"protect-local (own address)"
+#define LAN	"192.0.2.2"		/* a client on the router's LAN */
+
+/* A router: LAN 192.0.2.1, WAN 198.51.100.1, an IPv6 and a private one. */
+static const struct addr_net router_own[] = {
+	{ AF_INET, { 192, 0, 2, 1 }, 32 },
+	{ AF_INET, { 198, 51, 100, 1 }, 32 },
+	{ AF_INET6, { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 1 }, 128 },
+	{ AF_INET, { 10, 0, 0, 1 }, 32 },
+	{ AF_INET, { 127, 0, 0, 1 }, 32 },
+};
+#define NOWN	(sizeof(router_own) / sizeof(router_own[0]))
+
+static void
+test_policy_request_protect_local_own_addresses(void **state)
+{
+	static const struct req_case t[] = {
+		{ LAN, NULL, CONNECT, NULL, "192.0.2.1", 22, BLOCK, 0, OWN },
+		{ LAN, NULL, CONNECT, NULL, "198.51.100.1", 22,
+		    BLOCK, 0, OWN },
+		{ LAN, NULL, CONNECT, NULL, "::ffff:198.51.100.1", 22,
+		    BLOCK, 0, OWN },
+		{ LAN, NULL, CONNECT, NULL, "2001:db8:1::1", 22,
+		    BLOCK, 0, OWN },
+		{ "2001:db8:1::5", NULL, CONNECT, NULL, "2001:db8:1::1", 22,
+		    BLOCK, 0, OWN },
+		{ LAN, NULL, UDP, NULL, "198.51.100.1", 53, BLOCK, 0, OWN },
+		/* A name is judged by the address it resolved to... */
+		{ LAN, NULL, CONNECT, "router.example", "198.51.100.1", 22,
+		    BLOCK, 0, OWN },
+		/* ...not before the look-up. */
+		{ LAN, NULL, CONNECT, "router.example", NULL, 22,
+		    PASS, 2, R },
+		/* The neighbours are not this host. */
+		{ LAN, NULL, CONNECT, NULL, "192.0.2.3", 22, PASS, 2, R },
+		{ LAN, NULL, CONNECT, NULL, "198.51.100.2", 22, PASS, 2, R },
+		{ LAN, NULL, CONNECT, NULL, "2001:db8:1::2", 22, PASS, 2, R },
+		/* The fixed ranges still say plain protect-local. */
+		{ LAN, NULL, CONNECT, NULL, "127.0.0.1", 22, BLOCK, 0, LOCAL },
+		/* A client on one of the host's addresses is on this host. */
+		{ "192.0.2.1", NULL, CONNECT, NULL, "198.51.100.1", 22,
+		    PASS, 2, R },
+		{ "198.51.100.1", NULL, CONNECT, NULL, "127.0.0.1", 22,
+		    PASS, 2, R },
+		{ "::ffff:192.0.2.1", NULL, CONNECT, NULL, "127.0.0.1", 22,
+		    PASS, 2, R },
+		{ "2001:db8:1::1", NULL, CONNECT, NULL, "::1", 22,
+		    PASS, 2, R },
+	};
+	struct gw_conf	*c = conf_str("client pass from any\n"
+	    "pass to any\n");
+
+	(void)state;
+	run_req_table_own(c, router_own, NOWN, t, sizeof(t) / sizeof(t[0]));
+	conf_unref(c);
+}
+
+/* Only a rule naming the address itself opens it, as for 127.0.0.1. */
+static void
+test_policy_request_protect_local_own_override(void **state)
+{
+	static const struct req_case t[] = {
+		{ LAN, NULL, CONNECT, NULL, "198.51.100.1", 22, PASS, 1, R },
+		{ LAN, NULL, CONNECT, "router.example", "198.51.100.1", 22,
+		    PASS, 1, R },
+		/* Line 1's port does not match; line 4 (any) is overruled. */
+		{ LAN, NULL, CONNECT, NULL, "198.51.100.1", 80,
+		    BLOCK, 0, OWN },
+		/* The LAN's /24 is wider than the address: overruled. */
+		{ LAN, NULL, CONNECT, NULL, "192.0.2.1", 22, BLOCK, 0, OWN },
+		{ LAN, NULL, CONNECT, NULL, "192.0.2.9", 22, PASS, 2, R },
+		/* Private and own: only the own address stays shut. */
+		{ LAN, NULL, CONNECT, NULL, "10.0.0.1", 80, BLOCK, 0, OWN },
+		{ LAN, NULL, CONNECT, NULL, "10.0.0.2", 80, PASS, 3, R },
+	};
+	struct gw_conf	*c = conf_str("pass to 198.51.100.1/32 port 22\n"
+	    "pass to 192.0.2.0/24\npass to 10.0.0.0/8\npass to any\n"
+	    "protect-private yes\nclient pass from any\n");
+
+	(void)state;
+	run_req_table_own(c, router_own, NOWN, t, sizeof(t) / sizeof(t[0]));
+	conf_unref(c);
+}
+
+static void
+test_policy_request_protect_local_own_off(void **state)
+{
+	static const struct req_case t[] = {
+		{ LAN, NULL, CONNECT, NULL, "192.0.2.1", 22, PASS, 3, R },
+		{ LAN, NULL, CONNECT, NULL, "198.51.100.1", 22, PASS, 3, R },
+		/* A block rule on the address keeps its line. */
+		{ LAN, NULL, CONNECT, NULL, "2001:db8:1::1", 22,
+		    BLOCK, 2, R },
+	};
+	struct gw_conf	*c = conf_str("protect-local no\n"
+	    "block to 2001:db8:1::1\npass to any\nclient pass from any\n");
+
+	(void)state;
+	run_req_table_own(c, router_own, NOWN, t, sizeof(t) / sizeof(t[0]));
+	conf_unref(c);
+}
+
 /* A block rule stays a block, protected or not, and keeps its line. */
 static void
 test_policy_request_block_rule_keeps_line(void **state)
@@ -644,6 +759,9 @@ main(void)
 		cmocka_unit_test(test_policy_request_protect_local),
 		cmocka_unit_test(test_policy_request_protect_override),
 		cmocka_unit_test(test_policy_request_protect_private),
+		cmocka_unit_test(test_policy_request_protect_local_own_addresses),
+		cmocka_unit_test(test_policy_request_protect_local_own_override),
+		cmocka_unit_test(test_policy_request_protect_local_own_off),
 		cmocka_unit_test(test_policy_request_block_rule_keeps_line),
 		cmocka_unit_test(test_policy_method),
 	};
