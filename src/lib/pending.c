@@ -9,9 +9,9 @@
  * at the socket: poll, select and epoll (poll.c) wait for what the
  * exchange needs and step it; send, recv, getsockopt(SO_ERROR),
  * getpeername and a second connect() answer as the kernel does for a
- * socket still connecting. A failed exchange shuts the socket down,
- * which makes the kernel report what it reports after a refused
- * connect, and keeps the mapped error for SO_ERROR (POLLERR until then).
+ * socket still connecting. A failed exchange leaves the socket as a
+ * refused connect does (nothing of the gateway's left to read), and
+ * keeps the mapped error for SO_ERROR (POLLERR until then).
  *
  * Entries live in an array indexed by descriptor, checked against the
  * socket's SO_COOKIE, under one mutex. pending_count, read without the
@@ -79,6 +79,7 @@ static ssize_t	(*real_recv)(int, void *, size_t, int);
 static int	(*real_getsockopt)(int, int, int, void *, socklen_t *);
 static int	(*real_epoll_ctl)(int, int, int, struct epoll_event *);
 static int	(*real_poll)(struct pollfd *, nfds_t, int);
+static int	(*real_connect)(int, const struct sockaddr *, socklen_t);
 
 static void
 pending_prepare_fork(void)
@@ -100,6 +101,7 @@ pending_init(void)
 	*(void **)&real_getsockopt = real_symbol("getsockopt");
 	*(void **)&real_epoll_ctl = real_symbol("epoll_ctl");
 	*(void **)&real_poll = real_symbol("poll");
+	*(void **)&real_connect = real_symbol("connect");
 	pthread_atfork(pending_prepare_fork, pending_after_fork,
 	    pending_after_fork);
 }
@@ -109,7 +111,8 @@ pending_load(void)
 {
 	return real_once(&pending_once, pending_init) && real_send != NULL &&
 	    real_recv != NULL && real_getsockopt != NULL &&
-	    real_epoll_ctl != NULL && real_poll != NULL;
+	    real_epoll_ctl != NULL && real_poll != NULL &&
+	    real_connect != NULL;
 }
 
 int
@@ -170,12 +173,26 @@ pending_dst_str(const struct pending *p, char *buf, size_t len)
 static void
 pending_fail(struct pending *p, int err)
 {
+	struct sockaddr unspec;
+	socklen_t len = sizeof(int);
+	int kerr;
+
 	p->state = PEND_FAILED;
 	p->err = err;
 	/*
-	 * After this the kernel reports POLLIN|POLLOUT|POLLHUP, as for a
-	 * refused connect; poll.c adds POLLERR while err is unread.
+	 * The socket is put in the state a refused connect leaves: a
+	 * disconnect (AF_UNSPEC) drops what the gateway sent and anything
+	 * it sends later (a shutdown alone would let a late reply reach the
+	 * program's read), reading SO_ERROR clears the ECONNRESET that
+	 * leaves, and the shutdown, which on a closed socket fails yet marks
+	 * both directions, makes the kernel report POLLIN|POLLOUT|POLLHUP,
+	 * a read 0 and a write EPIPE. poll.c adds POLLERR while err is
+	 * unread, and the hooks give err once, as the kernel gives its own.
 	 */
+	memset(&unspec, 0, sizeof(unspec));
+	unspec.sa_family = AF_UNSPEC;
+	(void)real_connect(p->fd, &unspec, sizeof(unspec));
+	(void)real_getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &kerr, &len);
 	(void)shutdown(p->fd, SHUT_RDWR);
 	if (p->epfd >= 0) {
 		struct epoll_event ev;

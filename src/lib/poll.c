@@ -1,8 +1,9 @@
 /*
  * poll.c - the waiting calls, hooked so that a non-blocking connect
  * through the gateway (pending.c) moves on while the program waits for
- * it: poll, ppoll, select, pselect, epoll_ctl, epoll_wait, epoll_pwait,
- * and getsockopt(SO_ERROR), where the program reads how it ended.
+ * it: poll, ppoll (and glibc's fortified __poll_chk, __ppoll_chk),
+ * select, pselect, epoll_ctl, epoll_wait, epoll_pwait, and
+ * getsockopt(SO_ERROR), where the program reads how it ended.
  *
  * For a pending socket the kernel is asked for what the SOCKS exchange
  * needs (POLLOUT while sending, POLLIN for the replies), never for what
@@ -36,6 +37,10 @@ static int	(*real_epoll_wait)(int, struct epoll_event *, int, int);
 static int	(*real_epoll_pwait)(int, struct epoll_event *, int, int,
 		    const sigset_t *);
 static int	(*real_getsockopt)(int, int, int, void *, socklen_t *);
+/* glibc's fortified poll and ppoll: only to fail their check. */
+static int	(*real_poll_chk)(struct pollfd *, nfds_t, int, size_t);
+static int	(*real_ppoll_chk)(struct pollfd *, nfds_t,
+		    const struct timespec *, const sigset_t *, size_t);
 static pthread_once_t poll_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -49,6 +54,8 @@ poll_init(void)
 	*(void **)&real_epoll_wait = real_symbol("epoll_wait");
 	*(void **)&real_epoll_pwait = real_symbol("epoll_pwait");
 	*(void **)&real_getsockopt = real_symbol("getsockopt");
+	*(void **)&real_poll_chk = real_symbol("__poll_chk");
+	*(void **)&real_ppoll_chk = real_symbol("__ppoll_chk");
 }
 
 static int
@@ -171,6 +178,22 @@ poll(struct pollfd *fds, nfds_t n, int timeout)
 	return poll_drive(fds, n, timeout < 0 ? -1 : timeout, NULL);
 }
 
+/*
+ * glibc's fortified poll: the same check (fds shorter than nfds says),
+ * failed by glibc's own, which aborts the program as it would have;
+ * then our poll, where glibc's would call its internal one.
+ */
+SHIM_EXPORT int
+__poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n) {
+		if (poll_load() && real_poll_chk != NULL)
+			return real_poll_chk(fds, n, timeout, fdslen);
+		abort();
+	}
+	return poll(fds, n, timeout);
+}
+
 static long long
 poll_ts_ms(const struct timespec *ts)
 {
@@ -197,6 +220,19 @@ ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		mask = &cur;
 	}
 	return poll_drive(fds, n, poll_ts_ms(ts), mask);
+}
+
+/* glibc's fortified ppoll, as __poll_chk. */
+SHIM_EXPORT int
+__ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+    const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n) {
+		if (poll_load() && real_ppoll_chk != NULL)
+			return real_ppoll_chk(fds, n, ts, mask, fdslen);
+		abort();
+	}
+	return ppoll(fds, n, ts, mask);
 }
 
 /*
@@ -272,15 +308,36 @@ poll_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, long long ms,
 	return count;
 }
 
+/*
+ * pselect6 made raw, for a pselect re-entered while the real one is
+ * being looked up: the kernel writes the time left into its timespec,
+ * which pselect's is not (const), and takes the mask with its size.
+ */
+static int
+poll_raw_pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+    const struct timespec *ts, const sigset_t *mask)
+{
+	struct timespec left;
+	struct {
+		const sigset_t	*set;
+		size_t		 size;
+	} sig = { mask, 64 / 8 };	/* the kernel's sigset: 64 bits */
+
+	if (ts != NULL)
+		left = *ts;
+	return (int)real_raw(SYS_pselect6, nfds, (long)rd, (long)wr,
+	    (long)ex, ts == NULL ? 0 : (long)&left, mask == NULL ? 0 :
+	    (long)&sig);
+}
+
 SHIM_EXPORT int
 select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 {
 	int r, handled;
 
 	if (!poll_load())
-		return (int)real_raw(SYS_pselect6, nfds, (long)rd, (long)wr,
-		    (long)ex, tv == NULL ? 0 : (long)&(struct timespec){
-		    tv->tv_sec, tv->tv_usec * 1000 }, 0);
+		return poll_raw_pselect(nfds, rd, wr, ex, tv == NULL ? NULL :
+		    &(struct timespec){ tv->tv_sec, tv->tv_usec * 1000 }, NULL);
 	if (!pending_active())
 		return real_select(nfds, rd, wr, ex, tv);
 	r = poll_select(nfds, rd, wr, ex, tv == NULL ? -1 :
@@ -291,6 +348,13 @@ select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 	return r;
 }
 
+/*
+ * pselect with a pending socket among the sets is select's body with
+ * each wait a ppoll under the program's mask, so a signal the mask lets
+ * through is taken only while waiting, as pselect promises: one that
+ * comes while the exchange is stepped between two waits stays pending
+ * (the program's own mask blocks it) and ends the next wait with EINTR.
+ */
 SHIM_EXPORT int
 pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
     const struct timespec *ts, const sigset_t *mask)
@@ -298,13 +362,10 @@ pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 	sigset_t cur;
 	int r, handled;
 
-	if (!poll_load() || !pending_active()) {
-		if (real_pselect == NULL) {
-			errno = ENOSYS;
-			return -1;
-		}
+	if (!poll_load())
+		return poll_raw_pselect(nfds, rd, wr, ex, ts, mask);
+	if (!pending_active())
 		return real_pselect(nfds, rd, wr, ex, ts, mask);
-	}
 	if (mask == NULL) {
 		sigprocmask(SIG_SETMASK, NULL, &cur);
 		mask = &cur;

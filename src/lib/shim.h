@@ -10,7 +10,9 @@
 #define SOCKS64_SHIM_H
 
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -597,6 +599,18 @@ void	pending_close(int fd);
 /* ---------------------------------------------------------------- */
 /* poll.c: poll, select, epoll and getsockopt (hooks only)            */
 
+/*
+ * Also glibc's fortified entry points of poll and ppoll, which a
+ * program built with _FORTIFY_SOURCE calls instead (they reach libc's
+ * internal poll, past our hook). Declared here: glibc's headers do so
+ * only in a fortified build.
+ */
+int	__poll_chk(struct pollfd *fds, nfds_t nfds, int timeout,
+	    size_t fdslen);
+int	__ppoll_chk(struct pollfd *fds, nfds_t nfds,
+	    const struct timespec *timeout, const sigset_t *ss,
+	    size_t fdslen);
+
 /* ---------------------------------------------------------------- */
 /* udp.c: datagrams through a UDP association (hooks only)            */
 
@@ -604,6 +618,30 @@ void	pending_close(int fd);
  * sendto, sendmsg, sendmmsg, send, write, recvfrom, recvmsg, recvmmsg,
  * recv, read and syscall (for SYS_sendmmsg/SYS_recvmmsg) are defined
  * there; their state is the sockreg.c entry of each socket.
+ *
+ * The bodies of those hooks, for the other data calls (dataio.c): the
+ * data in msg (msg_name NULL for a connected socket), with recv or send
+ * flags. Each first holds back a TCP socket whose SOCKS exchange goes
+ * on (pending_io), then carries a datagram of a UDP socket through its
+ * association. Returns 1 with *n set (bytes, or -1 with errno) if it
+ * did the call, 0 if the real call is to be made.
  */
+int	udp_send(int fd, const struct msghdr *msg, int flags, ssize_t *n);
+int	udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *n);
+
+/* ---------------------------------------------------------------- */
+/* dataio.c: the other ways data reaches a socket (hooks only)        */
+
+/*
+ * readv, writev, preadv2, pwritev2 (offset -1), sendfile, splice and
+ * glibc's fortified read, recv and recvfrom are defined there, so that
+ * no byte of the program's enters a SOCKS exchange under way and no
+ * byte of the gateway's reaches the program. glibc declares the
+ * fortified ones only in a fortified build.
+ */
+ssize_t	__read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t	__recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t	__recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
+	    int flags, __SOCKADDR_ARG addr, socklen_t *addrlen);
 
 #endif /* SOCKS64_SHIM_H */

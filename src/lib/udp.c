@@ -432,7 +432,7 @@ udp_route(int fd, const struct sockaddr *sa, socklen_t salen,
  * NULL for send and write). Returns 1 with *n set if it sent (or
  * failed) through the gateway, 0 if the real call is to be made.
  */
-static int
+int
 udp_send(int fd, const struct msghdr *msg, int flags, ssize_t *n)
 {
 	const struct shim_conf *c;
@@ -652,7 +652,7 @@ drop:
  * The body of every receive hook: 1 with *n set if fd's datagrams come
  * through an association, 0 if the real call is to be made.
  */
-static int
+int
 udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *n)
 {
 	struct sockreg_entry e;
@@ -804,6 +804,9 @@ sendmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags)
 	if (!udp_load() || real_sendmmsg == NULL)
 		return (int)real_raw(SYS_sendmmsg, fd, (long)v, vlen, flags, 0,
 		    0);
+	/* A TCP socket whose SOCKS exchange goes on (pending.c). */
+	if (vlen != 0 && v != NULL && pending_io(fd, flags, &n))
+		return -1;
 	if (vlen == 0 || v == NULL || udp_route(fd, v[0].msg_hdr.msg_name,
 	    v[0].msg_hdr.msg_namelen, &c, &dst) == ROUTE_DIRECT)
 		return real_sendmmsg(fd, v, vlen, flags);
@@ -907,6 +910,9 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
 	if (!udp_load() || real_recvmmsg == NULL)
 		return (int)real_raw(SYS_recvmmsg, fd, (long)v, vlen, flags,
 		    (long)timeout, 0);
+	if (vlen != 0 && v != NULL && !(flags & MSG_ERRQUEUE) &&
+	    pending_io(fd, flags, &n))
+		return -1;
 	if (vlen == 0 || v == NULL || (flags & MSG_ERRQUEUE) ||
 	    !sockreg_maybe(fd) || !sockreg_get(fd, &e) || e.relaylen == 0)
 		return real_recvmmsg(fd, v, vlen, flags, timeout);
