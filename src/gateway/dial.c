@@ -370,10 +370,21 @@ dial_won(struct dial_result *res, int fd, const struct sockaddr_storage *ss)
 		res->local.ss_family = AF_UNSPEC;
 }
 
+/*
+ * What says the client is gone: a reset (POLLERR, POLLHUP) or its end
+ * of file (POLLRDHUP), which is what a client that gives up and closes
+ * sends. One that only shut down its sending side after its request
+ * looks the same and is let go as well: the two cannot be told apart
+ * without a reply. Not POLLIN: bytes pipelined behind the request are
+ * the destination's, left unread.
+ */
+#define DIAL_CLIENT_GONE	(POLLRDHUP | POLLHUP | POLLERR)
+
 /* The attempts of one dial_connect(), those under way first. */
 struct dial_race {
 	const struct dial_addrs	*a;
-	struct pollfd		 pfd[DIAL_MAX_ADDRS];	/* under way */
+	/* Under way, and one more slot behind them for the client. */
+	struct pollfd		 pfd[DIAL_MAX_ADDRS + 1];
 	size_t			 which[DIAL_MAX_ADDRS];	/* their a->v index */
 	size_t			 live;
 	size_t			 next;		/* a->v index to try next */
@@ -381,6 +392,8 @@ struct dial_race {
 	int			 race;		/* happy eyeballs */
 	unsigned int		 delay_ms;
 	int			 last_err;
+	int			 client;	/* watched; -1: none */
+	int			 client_gone;
 };
 
 /*
@@ -433,18 +446,45 @@ dial_reap(struct dial_race *r)
 	return -1;
 }
 
+/*
+ * One poll() over the attempts under way and the client, at most wait
+ * ms. Returns 0, or -1 with r->last_err set (r->client_gone when the
+ * client left).
+ */
+static int
+dial_poll(struct dial_race *r, int wait)
+{
+	nfds_t	n = r->live;
+
+	if (r->client != -1) {
+		r->pfd[n].fd = r->client;
+		r->pfd[n].events = POLLRDHUP;
+		r->pfd[n++].revents = 0;
+	}
+	if (poll(r->pfd, n, wait) == -1 && errno != EINTR) {
+		r->last_err = errno;
+		return -1;
+	}
+	if (r->client != -1 && (r->pfd[r->live].revents & DIAL_CLIENT_GONE))
+		r->client_gone = 1;
+	return 0;
+}
+
 int
-dial_connect(const struct dial_addrs *a, enum family_pref pref,
-    unsigned int delay_ms, unsigned int timeout_ms, struct dial_result *res)
+dial_connect_for(int client, const struct dial_addrs *a,
+    enum family_pref pref, unsigned int delay_ms, unsigned int timeout_ms,
+    struct dial_result *res)
 {
 	struct dial_race	r = { .a = a, .delay_ms = delay_ms,
 				    .race = pref == FAMILY_HAPPY_EYEBALLS,
-				    .last_err = EHOSTUNREACH };
+				    .last_err = EHOSTUNREACH,
+				    .client = client };
 	int64_t			now = mech_now_ms(), deadline;
 	size_t			i;
 	int			won = -1, wait;
 
 	res->fd = -1;
+	res->why = NULL;
 	deadline = now + timeout_ms;
 	r.next_start = now;
 	while (won == -1) {
@@ -460,11 +500,11 @@ dial_connect(const struct dial_addrs *a, enum family_pref pref,
 		wait = (int)(deadline - now);
 		if (r.race && r.next < a->n && r.next_start - now < wait)
 			wait = (int)(r.next_start - now);
-		if (poll(r.pfd, r.live, wait) == -1 && errno != EINTR) {
-			r.last_err = errno;
+		if (dial_poll(&r, wait) == -1)
 			break;
-		}
-		won = dial_reap(&r);
+		/* A connection made as the client left is still used. */
+		if ((won = dial_reap(&r)) == -1 && r.client_gone)
+			break;
 	}
 	for (i = 0; i < r.live; i++)
 		if ((int)i != won)
@@ -473,7 +513,20 @@ dial_connect(const struct dial_addrs *a, enum family_pref pref,
 		dial_won(res, r.pfd[won].fd, &a->v[r.which[won]]);
 		return 0;
 	}
+	if (r.client_gone) {
+		res->err = 0;
+		res->rep = SOCKS5_REP_GENERAL_FAILURE;
+		res->why = "client left during connect";
+		return -1;
+	}
 	res->err = r.last_err;
 	res->rep = socks5_rep_from_errno(r.last_err);
 	return -1;
+}
+
+int
+dial_connect(const struct dial_addrs *a, enum family_pref pref,
+    unsigned int delay_ms, unsigned int timeout_ms, struct dial_result *res)
+{
+	return dial_connect_for(-1, a, pref, delay_ms, timeout_ms, res);
 }

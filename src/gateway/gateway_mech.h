@@ -99,6 +99,9 @@ struct dial_result {
 	struct sockaddr_storage	 local;		/* getsockname: BND.ADDR */
 	int			 err;		/* errno of the failure */
 	uint8_t			 rep;		/* SOCKS5_REP_* */
+	const char		*why;		/* a failure not the destination's
+						   ("client left during connect"),
+						   or NULL */
 };
 
 /*
@@ -130,6 +133,16 @@ size_t	dial_order(struct dial_addrs *a, enum family_pref pref);
 int	dial_connect(const struct dial_addrs *a, enum family_pref pref,
 	    unsigned int delay_ms, unsigned int timeout_ms,
 	    struct dial_result *res);
+/*
+ * dial_connect() for the client on fd client, watched meanwhile: when
+ * it resets or closes (not when it merely sent more, which stays
+ * unread) every attempt is closed at once and -1 returned with
+ * res->why "client left during connect", res->err 0, res->rep X'01'.
+ * An attempt that connected by then is returned all the same.
+ */
+int	dial_connect_for(int client, const struct dial_addrs *a,
+	    enum family_pref pref, unsigned int delay_ms,
+	    unsigned int timeout_ms, struct dial_result *res);
 
 /* ---------------------------------------------------------------- */
 /* relay.c: moving bytes both ways until both sides are done         */

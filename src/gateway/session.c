@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "gatewayd.h"
+#include "ownaddr.h"
 
 /*
  * Stack of a session thread, and of dial.c's look-up threads. The
@@ -352,7 +353,7 @@ session_policy(struct session *s, const struct sockaddr *addr)
 	q.name = s->req.dst.atyp == SOCKS5_ATYP_DOMAIN ? s->req.dst.name : NULL;
 	q.addr = addr;
 	q.port = s->req.dst.port;
-	return policy_request(s->conf, &q);
+	return ownaddr_policy(s->conf, &q);
 }
 
 void
@@ -494,9 +495,10 @@ session_connect(struct session *s)
 		return chain_command(s, via);
 	/* What the look-up left of the connect timeout (0: fails at once). */
 	left = s->dial_deadline - mech_now_ms();
-	if (dial_connect(&s->addrs, c->family, c->happy_delay_ms,
+	if (dial_connect_for(s->cfd, &s->addrs, c->family, c->happy_delay_ms,
 	    left > 0 ? (unsigned int)left : 0, &s->dial) == -1) {
-		session_fail(s, "connect failed", s->dial.err);
+		session_fail(s, s->dial.why != NULL ? s->dial.why :
+		    "connect failed", s->dial.err);
 		(void)session_reply(s, s->dial.rep, NULL);
 		return -1;
 	}

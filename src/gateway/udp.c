@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "gatewayd.h"
+#include "ownaddr.h"
 
 #define UDP_BUF		(SOCKS5_UDP_HEADER_MAX + 65535)
 #define UDP_BATCH	16	/* datagrams per socket per wake-up */
@@ -172,7 +173,7 @@ udp_allowed(struct udp_state *st, const char *name,
 	q.name = name;
 	q.addr = (const struct sockaddr *)addr;
 	q.port = port;
-	v = policy_request(st->a->conf, &q);
+	v = ownaddr_policy(st->a->conf, &q);
 	/* A chaining rule cannot be followed by a datagram: not relayed. */
 	return v.action == RULE_PASS && v.via == NULL;
 }

@@ -553,8 +553,8 @@ reset:
 /*
  * A reset at each step of the exchange ends that session alone, with
  * its one closing line, and leaves no descriptor or thread behind. The
- * dial to a destination that never answers is bounded by "timeout
- * connect" (2 s): the daemon does not notice the reset until then.
+ * dial to a destination that never answers ("timeout connect" 2 s)
+ * watches the client, so the reset while dialing ends it at once too.
  */
 static void
 test_reset_at_every_handshake_step(void **state)
@@ -600,6 +600,90 @@ test_reset_at_every_handshake_step(void **state)
 	    "error=\"client read error", NULL));
 }
 
+/* How a client gives up while the gateway dials for it. */
+enum leave_how {
+	LEAVE_CLOSE,		/* close(): an end of file */
+	LEAVE_RESET,		/* SO_LINGER 0: a reset */
+	LEAVE_PIPELINED,	/* data behind the request, then close() */
+	LEAVE_HOW
+};
+
+static const char *const leave_names[LEAVE_HOW] = {
+	"close", "reset", "pipelined then close",
+};
+
+/* Greets, asks CONNECT 127.0.0.1:port (a black hole), then leaves. */
+static void
+leave_while_dialing(enum leave_how how, uint16_t port)
+{
+	static const uint8_t	greet[3] = { 5, 1, SOCKS5_METHOD_NONE };
+	struct socks5_addr	dst;
+	uint8_t			req[300 + 64], buf[2];
+	int			fd, len;
+
+	fd = hh_own(h_connect("127.0.0.1", hh.gw.port, H_IO_MS));
+	assert_true(fd >= 0);
+	assert_int_equal(h_send_all(fd, greet, sizeof(greet)), 0);
+	assert_int_equal(h_recv_n(fd, buf, 2, hh_ms(H_IO_MS)), 2);
+	assert_int_equal(buf[1], SOCKS5_METHOD_NONE);
+	h_dst(&dst, "127.0.0.1", port);
+	len = socks5_encode_request(req, 300, SOCKS5_CMD_CONNECT, &dst);
+	assert_true(len > 0);
+	if (how == LEAVE_PIPELINED) {
+		memcpy(req + len, "GET / HTTP/1.0\r\n\r\n", 18);
+		len += 18;
+	}
+	assert_int_equal(h_send_all(fd, req, (size_t)len), 0);
+	h_sleep_ms(200);		/* the dial has begun */
+	hh_disown(fd, how == LEAVE_RESET);
+}
+
+/*
+ * A client that gives up while the gateway is still connecting for it
+ * (to a destination that drops every SYN) frees its thread and the
+ * outbound attempt at once, whether it closes, resets, or had sent
+ * data behind its request: the closing line says so within seconds, not
+ * after "timeout connect" (60 s here), and no descriptor or thread is
+ * left behind.
+ */
+static void
+test_client_leaving_during_connect_ends_the_dial(void **state)
+{
+	uint16_t	hole_port;
+	int		lfd, filler = -1, n;
+	int64_t		t0, ms;
+
+	(void)state;
+	lfd = hh_own(h_listen_full("127.0.0.1", &hole_port, &filler));
+	assert_true(lfd >= 0);
+	hh_own(filler);
+	hh_write_conf("timeout connect 60\npass to any\n");
+	hh_start();
+	for (int how = 0; how < LEAVE_HOW; how++) {
+		n = h_log_count(hh.gw.log, "client left during connect");
+		leave_while_dialing((enum leave_how)how, hole_port);
+		t0 = h_now_ms();
+		while (h_log_count(hh.gw.log, "client left during connect")
+		    <= n && h_now_ms() - t0 < hh_ms(10000))
+			h_sleep_ms(10);
+		ms = h_now_ms() - t0;
+		printf("# %s while dialing: closing line after %lld ms\n",
+		    leave_names[how], (long long)ms);
+		if (h_log_count(hh.gw.log, "client left during connect") <= n) {
+			h_log_dump(hh.gw.log);
+			fail_msg("%s while dialing: still dialing after %lld ms",
+			    leave_names[how], (long long)ms);
+		}
+		hh_assert_settled();
+	}
+	/* One line per session, each naming the reason. */
+	assert_int_equal(h_log_count(hh.gw.log, "client left during connect"),
+	    LEAVE_HOW);
+	assert_true(h_log_line(hh.gw.log, 1000, "dest=127.0.0.1:", "rep=1",
+	    "error=\"client left during connect\"", NULL));
+	assert_true(hh_served_now() < hh_ms(1000));
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, hh_setup, hh_teardown)
 
 int
@@ -612,6 +696,7 @@ main(void)
 		T(test_garbage_is_refused_and_closed),
 		T(test_oversize_fields),
 		T(test_reset_at_every_handshake_step),
+		T(test_client_leaving_during_connect_ends_the_dial),
 	};
 
 	h_init();
