@@ -7,8 +7,9 @@
  * reads or closes a file while dlsym allocates. Here the test seam
  * real_resolver stands in for dlsym: on the first look-up of each
  * hook file's initialisation it calls the hooks themselves (read, write,
- * send, recv, their msg/mmsg forms, syscall, close, connect,
- * getsockname, getpeername, getsockopt, poll, ppoll, select and epoll,
+ * send, recv, their msg/mmsg forms, readv, writev, preadv2, pwritev2,
+ * splice, the fortified reads, syscall, close, connect, getsockname,
+ * getpeername, getsockopt, poll, ppoll, select, pselect and epoll,
  * execve on a missing file) and records every answer, then resolves the
  * symbol with the real dlsym. This binary is
  * linked with the shim's objects, so those calls are the shim's hooks,
@@ -34,6 +35,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -95,13 +97,20 @@ probe_waits(int p[2])
 	struct epoll_event ev = { .events = EPOLLIN }, got;
 	socklen_t len = sizeof(int);
 	fd_set rd;
+	sigset_t mask;
 	int ep, type = 0;
+
+	sigemptyset(&mask);
 
 	EXPECT(poll(&pfd, 1, 0), r_ == 1 && (pfd.revents & POLLIN));
 	EXPECT(ppoll(&pfd, 1, &zero, NULL), r_ == 1);
 	FD_ZERO(&rd);
 	FD_SET(p[0], &rd);
 	EXPECT(select(p[0] + 1, &rd, NULL, NULL, &tv), r_ == 1);
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	EXPECT(pselect(p[0] + 1, &rd, NULL, NULL, &zero, &mask), r_ == 1);
+	EXPECT(__poll_chk(&pfd, 1, 0, sizeof(pfd)), r_ == 1);
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		probe_fail("epoll_create1", -1, errno);
 		return;
@@ -139,6 +148,19 @@ probe_hooks(void)
 	EXPECT(write(p[1], "ab", 2), r_ == 2);
 	probe_waits(p);
 	EXPECT(read(p[0], buf, sizeof(buf)), r_ == 2 && buf[0] == 'a');
+	iov.iov_base = buf;
+	iov.iov_len = 2;
+	EXPECT(writev(p[1], &iov, 1), r_ == 2);
+	EXPECT(readv(p[0], &iov, 1), r_ == 2);
+	EXPECT(pwritev2(p[1], &iov, 1, -1, 0), r_ == 2);
+	EXPECT(__read_chk(p[0], buf, 1, sizeof(buf)), r_ == 1);
+	EXPECT(preadv2(p[0], &iov, 1, -1, 0), r_ == 1);
+	EXPECT(send(sv[0], "e", 1, 0), r_ == 1);
+	EXPECT(__recv_chk(sv[1], buf, 1, sizeof(buf), 0), r_ == 1);
+	EXPECT(send(sv[0], "f", 1, 0), r_ == 1);
+	EXPECT(__recvfrom_chk(sv[1], buf, 1, sizeof(buf), 0, NULL, NULL),
+	    r_ == 1);
+	EXPECT(splice(p[0], NULL, p[1], NULL, 1, 0), r_ == -1 && e_ == EINVAL);
 	EXPECT(read(-1, buf, 1), r_ == -1 && e_ == EBADF);
 	EXPECT(send(sv[0], "c", 1, 0), r_ == 1);
 	EXPECT(recv(sv[1], buf, sizeof(buf), 0), r_ == 1 && buf[0] == 'c');
@@ -270,6 +292,26 @@ test_reentry_during_udp_init(void **state)
 	assert_int_equal(close(p[1]), 0);
 }
 
+/* dataio.c's loader: readv and the other data calls. */
+static void
+test_reentry_during_dataio_init(void **state)
+{
+	char c = 'v';
+	struct iovec iov = { &c, 1 };
+	int p[2];
+
+	(void)state;
+	skip_without_raw();
+	assert_int_equal(pipe(p), 0);
+	arm();
+	assert_int_equal(writev(p[1], &iov, 1), 1);	/* starts dataio_init */
+	assert_probed("readv");
+	assert_int_equal(readv(p[0], &iov, 1), 1);
+	/* Not close(): sockreg.c's loader is a later case's. */
+	assert_int_equal(real_raw(SYS_close, p[0], 0, 0, 0, 0, 0), 0);
+	assert_int_equal(real_raw(SYS_close, p[1], 0, 0, 0, 0, 0), 0);
+}
+
 /* poll.c's loader: poll and its kin, getsockopt. */
 static void
 test_reentry_during_poll_init(void **state)
@@ -350,6 +392,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_raw_answers_as_kernel),
+		/* First: every later case's probes call its hooks. */
+		cmocka_unit_test(test_reentry_during_dataio_init),
 		cmocka_unit_test(test_reentry_during_poll_init),
 		cmocka_unit_test(test_reentry_during_close_init),
 		cmocka_unit_test(test_reentry_during_udp_init),
