@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "gatewayd.h"
+#include "ownaddr.h"
 
 #define MAIN_MAX_ARGS	64	/* -l and -a each */
 
@@ -304,6 +305,7 @@ main_reload(const struct main_opts *o)
 	conf_unref(old);
 	main_log_setup(o, c);
 	main_raise_nofile(c->max_clients);
+	(void)ownaddr_reload();		/* protect-local: addresses may move */
 	sdnotify("READY=1\nSTATUS=reloaded; %zu listeners", main_listeners.n);
 }
 
@@ -463,6 +465,7 @@ main(int argc, char **argv)
 	    conf_family_str(main_conf->family));
 	sdnotify("READY=1\nSTATUS=listening on %zu sockets",
 	    main_listeners.n);
+	(void)ownaddr_reload();		/* before the first session */
 	main_loop(&o, sigfd);
 	main_shutdown();
 	close(sigfd);
