@@ -154,6 +154,8 @@ struct relay_result {
 	uint64_t	 down;		/* bytes written to the client */
 	const char	*end;		/* "eof", "idle", "error" */
 	int		 err;		/* errno when end is "error" */
+	const char	*side;		/* whose socket failed: "client",
+					   "dest"; NULL: none, or poll() */
 };
 
 /*
@@ -351,7 +353,8 @@ struct session {
 	int64_t			 deadline;	/* end of the handshake */
 	int64_t			 dial_deadline;	/* end of look-up + connect */
 
-	uint8_t			 in[SESSION_INBUF];
+	uint8_t			*in;		/* SESSION_INBUF bytes, for the
+						   handshake; NULL once relaying */
 	size_t			 inlen;
 
 	uint8_t			 method;
@@ -359,13 +362,20 @@ struct session {
 	int			 have_req;
 	enum socks5_status	 req_fault;	/* the request's, or OK */
 	struct socks5_request	 req;		/* as far as it parsed */
-	struct dial_addrs	 addrs;		/* passed; BIND: the peers */
-	struct dial_result	 dial;
+	/*
+	 * One command's working state at a time, so they share the space
+	 * (a held relay carries the session for hours): CONNECT and BIND
+	 * route through addrs, then dial it or hand over to a chain (hop,
+	 * and addrs is not looked at again); UDP ASSOCIATE uses udp alone.
+	 */
+	union {
+		struct dial_addrs	 addrs;	/* passed; BIND: the peers */
+		struct chain_result	 hop;
+		struct udp_assoc	 udp;
+	};
 	struct relay_result	 relay;
 	struct sockaddr_storage	 via;		/* who dfd reaches; or unset */
 	const struct chain	*chain;		/* the next hop, or NULL */
-	struct chain_result	 hop;
-	struct udp_assoc	 udp;
 	int			 udp_ran;	/* its counts are for the log */
 
 	int			 rep;		/* sent to the client; -1: none */

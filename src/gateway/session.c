@@ -94,6 +94,35 @@ session_fail(struct session *s, const char *why, int err)
 	}
 }
 
+/*
+ * The input buffer lives apart from the session, for the handshake only:
+ * a relay may be held for hours, and 4 KiB of it per relay is what
+ * decides how many fit in memory. Taken on the session's own thread, so
+ * the next handshake there reuses the same chunk.
+ */
+static int
+session_input_new(struct session *s)
+{
+	if ((s->in = malloc(SESSION_INBUF)) == NULL) {
+		session_fail(s, "out of memory", ENOMEM);
+		return -1;
+	}
+	s->inlen = 0;
+	return 0;
+}
+
+/* Consumed bytes were wiped as they went; the rest is wiped here too. */
+static void
+session_input_free(struct session *s)
+{
+	if (s->in == NULL)
+		return;
+	explicit_bzero(s->in, s->inlen);
+	free(s->in);
+	s->in = NULL;
+	s->inlen = 0;
+}
+
 /* Drops the first n input bytes; what was consumed is wiped (passwords). */
 static void
 session_consume(struct session *s, size_t n)
@@ -114,12 +143,12 @@ session_fill(struct session *s)
 	ssize_t		n;
 	int64_t		left;
 
-	if (s->inlen == sizeof(s->in)) {
+	if (s->inlen == SESSION_INBUF) {
 		session_fail(s, "handshake message too long", 0);
 		return -1;
 	}
 	for (;;) {
-		n = recv(s->cfd, s->in + s->inlen, sizeof(s->in) - s->inlen, 0);
+		n = recv(s->cfd, s->in + s->inlen, SESSION_INBUF - s->inlen, 0);
 		if (n > 0) {
 			s->inlen += (size_t)n;
 			return 0;
@@ -465,20 +494,48 @@ int
 session_relay(struct session *s)
 {
 	unsigned int	idle_ms = s->conf->idle_timeout * 1000u;
+	size_t		early = s->inlen;
 	int		rc;
 
-	if (s->inlen > 0 && relay_write_all(s->dfd, s->in, s->inlen,
+	if (early > 0 && relay_write_all(s->dfd, s->in, early,
 	    idle_ms) == -1) {
 		session_fail(s, "destination write error", errno);
 		return -1;
 	}
+	/* The handshake is over: a held relay keeps no input buffer. */
+	session_input_free(s);
 	rc = relay_run(s->cfd, s->dfd, idle_ms, 0, &s->relay);
-	s->relay.up += s->inlen;
+	s->relay.up += early;
 	if (rc == -1 && s->relay.err != 0)
 		session_fail(s, "relay", s->relay.err);
 	else if (rc == -1)
 		session_fail(s, s->relay.end, 0);	/* "idle" */
 	return rc;
+}
+
+/*
+ * The debug lines format into buffers of their own frames, kept out of
+ * line: a held relay's stack keeps every page the handshake touched, and
+ * a relay is most of what a gateway holds.
+ */
+static __attribute__((noinline)) void
+session_debug_connected(const struct session *s)
+{
+	char via_str[ADDR_STRLEN];
+
+	log_debug("session=%" PRIu64 " connected via=%s ms=%" PRId64, s->id,
+	    addr_format((const struct sockaddr *)&s->via, via_str,
+	    sizeof(via_str)), mech_now_ms() - s->start);
+}
+
+static __attribute__((noinline)) void
+session_debug_request(const struct session *s)
+{
+	char dest[LOG_SAFE_SIZE(255) + 16];
+
+	log_debug("session=%" PRIu64 " request cmd=%s dest=%s", s->id,
+	    socks5_cmd_str(s->req.cmd), session_dest_str(s, dest,
+	    sizeof(dest)));
 }
 
 /* CONNECT: policy, dial, reply, then relay until both sides are done. */
@@ -487,6 +544,7 @@ session_connect(struct session *s)
 {
 	struct gw_conf		*c = s->conf;
 	const struct chain	*via;
+	struct dial_result	 dial;
 	int64_t			 left;
 
 	if (session_route(s, &via) == -1)
@@ -496,23 +554,18 @@ session_connect(struct session *s)
 	/* What the look-up left of the connect timeout (0: fails at once). */
 	left = s->dial_deadline - mech_now_ms();
 	if (dial_connect_for(s->cfd, &s->addrs, c->family, c->happy_delay_ms,
-	    left > 0 ? (unsigned int)left : 0, &s->dial) == -1) {
-		session_fail(s, s->dial.why != NULL ? s->dial.why :
-		    "connect failed", s->dial.err);
-		(void)session_reply(s, s->dial.rep, NULL);
+	    left > 0 ? (unsigned int)left : 0, &dial) == -1) {
+		session_fail(s, dial.why != NULL ? dial.why :
+		    "connect failed", dial.err);
+		(void)session_reply(s, dial.rep, NULL);
 		return -1;
 	}
-	s->dfd = s->dial.fd;
-	s->via = s->dial.peer;
-	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		char via_str[ADDR_STRLEN];
-
-		log_debug("session=%" PRIu64 " connected via=%s ms=%" PRId64,
-		    s->id, addr_format((struct sockaddr *)&s->dial.peer,
-		    via_str, sizeof(via_str)), mech_now_ms() - s->start);
-	}
+	s->dfd = dial.fd;
+	s->via = dial.peer;
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		session_debug_connected(s);
 	if (session_reply(s, SOCKS5_REP_SUCCEEDED,
-	    (struct sockaddr *)&s->dial.local) == -1)
+	    (struct sockaddr *)&dial.local) == -1)
 		return -1;
 	return session_relay(s);
 }
@@ -523,13 +576,8 @@ session_command(struct session *s)
 {
 	size_t i;
 
-	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		char dest[LOG_SAFE_SIZE(255) + 16];
-
-		log_debug("session=%" PRIu64 " request cmd=%s dest=%s", s->id,
-		    socks5_cmd_str(s->req.cmd),
-		    session_dest_str(s, dest, sizeof(dest)));
-	}
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		session_debug_request(s);
 	for (i = 0; i < sizeof(session_commands) / sizeof(session_commands[0]);
 	    i++)
 		if (session_commands[i].cmd == s->req.cmd)
@@ -593,7 +641,7 @@ session_log(struct session *s)
 {
 	char	dest[LOG_SAFE_SIZE(255) + 16], via[ADDR_STRLEN];
 	char	user[LOG_SAFE_SIZE(255)], rep[16], why[160], ebuf[96];
-	char	more[160], cmd[8], rule[24];
+	char	more[160], cmd[8], rule[24], side[16];
 
 	if (s->logged)
 		return;
@@ -619,13 +667,20 @@ session_log(struct session *s)
 	rule[0] = '\0';
 	if (s->rule >= 0)
 		snprintf(rule, sizeof(rule), " rule=%d", s->rule);
-	/* Not a key of the spec's line: appended only when it ended early. */
+	/*
+	 * Not keys of the spec's line: appended only when it ended early;
+	 * side= says whose socket a relay's error came from.
+	 */
 	why[0] = '\0';
+	if (s->relay.side != NULL)
+		snprintf(side, sizeof(side), " side=%s", s->relay.side);
+	else
+		side[0] = '\0';
 	if (s->fail != NULL && s->err != 0)
-		snprintf(why, sizeof(why), " error=\"%s: %s\"", s->fail,
+		snprintf(why, sizeof(why), "%s error=\"%s: %s\"", side, s->fail,
 		    strerror_r(s->err, ebuf, sizeof(ebuf)));
 	else if (s->fail != NULL)
-		snprintf(why, sizeof(why), " error=\"%s\"", s->fail);
+		snprintf(why, sizeof(why), "%s error=\"%s\"", side, s->fail);
 	log_info("session=%" PRIu64 " client=%s user=%s cmd=%s dest=%s via=%s "
 	    "rep=%s up=%" PRIu64 " down=%" PRIu64 " ms=%" PRId64 "%s%s%s",
 	    s->id, s->client_str, s->user[0] != '\0' ?
@@ -641,10 +696,12 @@ static void
 session_close(struct session *s)
 {
 	session_log(s);
+	session_input_free(s);
 	if (s->dfd != -1)
 		close(s->dfd);
 	close(s->cfd);
 	conf_unref(s->conf);
+	srclimit_release((struct sockaddr *)&s->client);	/* listen.c took */
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 
@@ -660,7 +717,8 @@ session_main(void *arg)
 {
 	struct session *s = arg;
 
-	if (session_negotiate(s) == 0 &&
+	if (session_input_new(s) == 0 &&
+	    session_negotiate(s) == 0 &&
 	    session_authenticate(s) == 0 &&
 	    session_request(s) == 0)
 		(void)session_command(s);
