@@ -38,6 +38,7 @@ enum once {
 	ONCE_FAMILY,
 	ONCE_HAPPY_DELAY,
 	ONCE_MAX_CLIENTS,
+	ONCE_MAX_CLIENTS_PER_SOURCE,
 	ONCE_PROTECT_LOCAL,
 	ONCE_PROTECT_PRIVATE,
 	ONCE_LOG,
@@ -65,6 +66,7 @@ typedef void conf_directive_fn(struct conf_parse *,
 static conf_directive_fn	conf_d_listen, conf_d_auth, conf_d_users_file,
 				conf_d_family, conf_d_happy_delay,
 				conf_d_timeout, conf_d_max_clients,
+				conf_d_max_clients_per_source,
 				conf_d_protect, conf_d_log, conf_d_log_level,
 				conf_d_user, conf_d_client, conf_d_request,
 				conf_d_chain;
@@ -86,6 +88,8 @@ static const struct conf_directive {
 	{ "happy-eyeballs-delay", conf_d_happy_delay,	ONCE_HAPPY_DELAY },
 	{ "timeout",		  conf_d_timeout,	ONCE_NONE },
 	{ "max-clients",	  conf_d_max_clients,	ONCE_MAX_CLIENTS },
+	{ "max-clients-per-source", conf_d_max_clients_per_source,
+				  ONCE_MAX_CLIENTS_PER_SOURCE },
 	{ "protect-local",	  conf_d_protect,	ONCE_PROTECT_LOCAL },
 	{ "protect-private",	  conf_d_protect,	ONCE_PROTECT_PRIVATE },
 	{ "log",		  conf_d_log,		ONCE_LOG },
@@ -131,6 +135,7 @@ conf_new(void)
 	c->idle_timeout = 3600;
 	c->shutdown_grace = 10;
 	c->max_clients = 1024;
+	c->max_clients_per_source = 0;	/* see gatewayd.conf(5) */
 	c->protect_local = 1;
 	c->protect_private = 0;
 	c->log_target = LOG_TARGET_STDERR;
@@ -421,6 +426,24 @@ conf_d_max_clients(struct conf_parse *p, const struct conflex_line *l)
 		return;
 	}
 	p->c->max_clients = (unsigned int)v;
+}
+
+/* 0 is allowed here: it turns the limit off (the default). */
+static void
+conf_d_max_clients_per_source(struct conf_parse *p,
+    const struct conflex_line *l)
+{
+	unsigned long	v;
+
+	if (conf_want_args(p, l, 1, "N") == -1)
+		return;
+	if (conf_parse_uint(l->words[1], 0, MAX_CLIENTS_MAX, &v) == -1) {
+		conf_error(p->e, l->lineno, "expected a number from 0 to %d "
+		    "after 'max-clients-per-source', not '%s'",
+		    MAX_CLIENTS_MAX, l->words[1]);
+		return;
+	}
+	p->c->max_clients_per_source = (unsigned int)v;
 }
 
 static void

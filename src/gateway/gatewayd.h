@@ -120,6 +120,8 @@ struct gw_conf {
 	unsigned int		 idle_timeout;		/* s, default 3600 */
 	unsigned int		 shutdown_grace;	/* s, default 10 */
 	unsigned int		 max_clients;		/* default 1024 */
+	unsigned int		 max_clients_per_source; /* 0: no limit
+							   (default) */
 	int			 protect_local;		/* default yes */
 	int			 protect_private;	/* default no */
 
@@ -290,6 +292,27 @@ unsigned int	authdelay_fail(struct authdelay *t, const struct sockaddr *src,
  * AUTHDELAY_MAX_MS. Pure.
  */
 unsigned int	authdelay_delay(unsigned int failures);
+
+/* ---------------------------------------------------------------- */
+/* srclimit.c: live sessions per source, for max-clients-per-source   */
+
+/*
+ * Counts one more session from src (an IPv4 address, or the /64 of an
+ * IPv6 one; IPv4-mapped counts as IPv4) unless max of its sessions are
+ * counted already; max 0: no limit, counted all the same, so that a
+ * limit set by a reload sees the sessions already running. Every
+ * session the accept path admits is counted, and srclimit_release()
+ * forgets it when it ends. Thread-safe. Returns 0 (counted; also for a
+ * family that is not counted at all), or -1 with errno: EUSERS at the
+ * limit, ENOMEM.
+ */
+int		srclimit_take(const struct sockaddr *src, unsigned int max);
+/* Forgets one session of src (a source with none counted: ignored). */
+void		srclimit_release(const struct sockaddr *src);
+/* Sessions counted for src's source now. */
+unsigned int	srclimit_count(const struct sockaddr *src);
+/* Sources with a session counted now (entries held). */
+unsigned int	srclimit_sources(void);
 
 /* ---------------------------------------------------------------- */
 /* mechanism: see each file's own banner in this header's second half */

@@ -284,6 +284,8 @@ static const struct bad_case {
 	    "duplicate 'timeout idle' (first at line 2)" },
 	{ "bad-max-clients.conf", 2,
 	    "expected a number from 1 to 1048576 after 'max-clients', not '0'" },
+	{ "bad-max-clients-per-source.conf", 2, "expected a number from 0 to "
+	    "1048576 after 'max-clients-per-source', not 'lots'" },
 	{ "bad-protect-local.conf", 2,
 	    "expected yes or no after 'protect-local', not 'maybe'" },
 	{ "bad-protect-private.conf", 2,
@@ -450,6 +452,13 @@ static const struct str_case {
 	{ "max-clients 1048576", NULL },
 	{ "max-clients 1048577", "not '1048577'" },
 	{ "max-clients -1", "not '-1'" },
+	{ "max-clients-per-source 0", NULL },
+	{ "max-clients-per-source 1048576", NULL },
+	{ "max-clients-per-source 1048577", "not '1048577'" },
+	{ "max-clients-per-source", "expected N after "
+	    "'max-clients-per-source'" },
+	{ "max-clients-per-source 3 4", "unexpected '4' after "
+	    "'max-clients-per-source N'" },
 	{ "protect-local yes", NULL },
 	{ "protect-private no", NULL },
 	{ "protect-local", "expected yes or no after 'protect-local'" },
@@ -522,6 +531,29 @@ test_conf_parse_each_directive(void **state)
 	}
 }
 
+/* The per-source limit: its value, 0 allowed (no limit), once only. */
+static void
+test_conf_parse_max_clients_per_source(void **state)
+{
+	struct conf_errors	 e;
+	struct gw_conf		*c;
+
+	(void)state;
+	assert_non_null(c = parse_str("max-clients 8\n"
+	    "max-clients-per-source 3\n", &e));
+	assert_int_equal(c->max_clients, 8);
+	assert_int_equal(c->max_clients_per_source, 3);
+	conf_unref(c);
+	assert_non_null(c = parse_str("max-clients-per-source 0\n", &e));
+	assert_int_equal(c->max_clients_per_source, 0);
+	conf_unref(c);
+	assert_null(parse_str("max-clients-per-source 3\n"
+	    "max-clients-per-source 4\n", &e));
+	assert_int_equal(e.count, 1);
+	assert_error(&e, "t.conf", 2,
+	    "duplicate 'max-clients-per-source' (first at line 1)");
+}
+
 static void
 test_conf_parse_is_pure(void **state)
 {
@@ -566,6 +598,7 @@ test_conf_defaults(void **state)
 	assert_int_equal(c->happy_delay_ms, 250);
 	assert_int_equal(c->idle_timeout, 3600);
 	assert_int_equal(c->max_clients, 1024);
+	assert_int_equal(c->max_clients_per_source, 0);
 	assert_int_equal(c->protect_local, 1);
 	assert_int_equal(c->protect_private, 0);
 	conf_unref(c);
@@ -704,6 +737,7 @@ main(void)
 		cmocka_unit_test(test_conf_parse_each_directive),
 		cmocka_unit_test(test_conf_parse_is_pure),
 		cmocka_unit_test(test_conf_defaults),
+		cmocka_unit_test(test_conf_parse_max_clients_per_source),
 		cmocka_unit_test(test_conf_add_listen_replaces),
 		cmocka_unit_test(test_conf_add_client_net_goes_first),
 		cmocka_unit_test(test_conf_ref_unref),
