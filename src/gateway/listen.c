@@ -3,9 +3,10 @@
  *
  * Sockets come from the config (opened here, reconciled on SIGHUP) or
  * from systemd socket activation. Accepting is where the cheap refusals
- * happen (client policy, max-clients) before a thread is spent, and
- * where running out of descriptors or threads turns into a short pause
- * of accepting instead of a busy loop. Main thread only.
+ * happen (client policy, max-clients, max-clients-per-source) before a
+ * thread is spent, and where running out of descriptors or threads
+ * turns into a short pause of accepting instead of a busy loop. Main
+ * thread only (srclimit.c, shared with the sessions, has its own lock).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #define LISTEN_BACKLOG	511	/* what the kernel caps somaxconn near */
 #define LISTEN_BURST	64	/* accepts per wake-up, so others get a turn */
 #define LISTEN_PAUSE_MS	100	/* how long accepting stops when starved */
+#define LISTEN_DRAIN	4	/* reads of what a refused client sent */
 
 /* At most `limit` lines of one kind per window, then a count of the rest. */
 struct listen_ratelimit {
@@ -35,6 +37,7 @@ struct listen_ratelimit {
 
 static struct listen_ratelimit	listen_rl_full = { 10, 1000, 0, 0, 0 };
 static struct listen_ratelimit	listen_rl_refused = { 10, 1000, 0, 0, 0 };
+static struct listen_ratelimit	listen_rl_source = { 10, 1000, 0, 0, 0 };
 /* A pause recurs every 100 ms while starved: say so once in a while. */
 static struct listen_ratelimit	listen_rl_starved = { 1, 10000, 0, 0, 0 };
 
@@ -356,6 +359,59 @@ listen_pause(struct listen_set *ls, const char *what, int err)
 	}
 }
 
+/*
+ * Turns away an admitted client there is no room for, without a thread:
+ * the RFC 1928 (section 3) method-selection reply X'05FF', "no
+ * acceptable methods", which any SOCKS5 client reports as a refusal by
+ * the server, where a bare close looks like a network fault. Best effort
+ * on the nonblocking socket, never waiting for the greeting: a fresh
+ * socket's send buffer takes two bytes. What the client sent already is
+ * read first, since closing with unread bytes makes a reset, and a reset
+ * may destroy the reply in the client's queue before it reads it.
+ */
+static void
+listen_refuse(int fd)
+{
+	uint8_t	buf[512];
+	int	len, i;
+
+	len = socks5_encode_method_choice(buf, sizeof(buf),
+	    SOCKS5_METHOD_REFUSED);
+	if (len > 0)
+		(void)send(fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	for (i = 0; i < LISTEN_DRAIN; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+	close(fd);
+}
+
+/*
+ * Whether a client from sa fits max-clients and max-clients-per-source;
+ * when it does, its source has counted it (srclimit_take()) and owes a
+ * srclimit_release(). 1: room, 0: refused (logged), -1: out of memory.
+ */
+static int
+listen_room(const struct sockaddr *sa, const struct gw_conf *c)
+{
+	char	buf[ADDR_STRLEN];
+
+	if (session_count() >= c->max_clients) {
+		if (listen_ratelimit(&listen_rl_full, "max-clients reached"))
+			log_warnx("max-clients reached client=%s max=%u",
+			    addr_format(sa, buf, sizeof(buf)), c->max_clients);
+		return 0;
+	}
+	if (srclimit_take(sa, c->max_clients_per_source) == 0)
+		return 1;
+	if (errno != EUSERS)
+		return -1;
+	if (listen_ratelimit(&listen_rl_source, "per-source limit reached"))
+		log_warnx("per-source limit reached client=%s max=%u",
+		    addr_format(sa, buf, sizeof(buf)),
+		    c->max_clients_per_source);
+	return 0;
+}
+
 /* Admits or refuses one accepted client; 0, or -1 to stop accepting. */
 static int
 listen_admit(struct listen_set *ls, int fd, const struct sockaddr *sa,
@@ -365,6 +421,7 @@ listen_admit(struct listen_set *ls, int fd, const struct sockaddr *sa,
 	char		buf[ADDR_STRLEN];
 	int		err;
 
+	/* Not told why: a client the rules refuse learns nothing. */
 	v = policy_client(c, sa);
 	if (v.action != RULE_PASS) {
 		if (listen_ratelimit(&listen_rl_refused, "client refused"))
@@ -373,15 +430,20 @@ listen_admit(struct listen_set *ls, int fd, const struct sockaddr *sa,
 		close(fd);
 		return 0;
 	}
-	if (session_count() >= c->max_clients) {
-		if (listen_ratelimit(&listen_rl_full, "max-clients reached"))
-			log_warnx("max-clients reached client=%s max=%u",
-			    addr_format(sa, buf, sizeof(buf)), c->max_clients);
-		close(fd);
+	switch (listen_room(sa, c)) {
+	case 0:
+		listen_refuse(fd);
 		return 0;
+	case -1:
+		err = errno;
+		close(fd);
+		listen_pause(ls, "counting a client", err);
+		return -1;
 	}
+	/* From here the session's end releases its source (session.c). */
 	if (session_spawn(fd, sa, salen, c) == -1) {
 		err = errno;
+		srclimit_release(sa);
 		close(fd);
 		listen_pause(ls, "cannot start a session thread", err);
 		return -1;

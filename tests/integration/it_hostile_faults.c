@@ -1,7 +1,8 @@
 /*
  * it_hostile_faults.c - the real gatewayd at its limits and under faults
- * (issue 6): max-clients under a storm of new clients, a descriptor
- * limit run dry, a destination that vanishes mid-relay, and SIGHUP and
+ * (issue 6): max-clients under a storm of new clients, the per-source
+ * limit, a descriptor limit run dry, a destination that vanishes
+ * mid-relay, and SIGHUP and
  * SIGTERM during 32 parallel bulk transfers checked with SHA-256. After
  * each test the daemon must hold no more descriptors and threads than it
  * had once ready.
@@ -30,11 +31,71 @@
 /* limits                                                             */
 
 /*
+ * A client from src (NULL: 127.0.0.1) that sends nothing is refused the
+ * way the gateway refuses for want of room: exactly X'05FF' (RFC 1928
+ * "no acceptable methods"), then EOF. Sending nothing keeps it exact:
+ * a greeting that reaches the closed socket would draw a reset.
+ */
+static void
+expect_refused(const char *src)
+{
+	uint8_t	reply[3];
+	ssize_t	n;
+	int	fd;
+
+	fd = hh_own(src != NULL ? hh_connect_from(src, "127.0.0.1",
+	    hh.gw.port, H_IO_MS) : h_connect("127.0.0.1", hh.gw.port,
+	    H_IO_MS));
+	assert_true(fd >= 0);
+	n = h_recv_n(fd, reply, sizeof(reply), hh_ms(3000));
+	if (n != 2 || reply[0] != 5 || reply[1] != 0xff)
+		fail_msg("refused client from %s got %zd bytes (%02x %02x), "
+		    "not X'05FF'", src != NULL ? src : "127.0.0.1", n,
+		    n > 0 ? reply[0] : 0, n > 1 ? reply[1] : 0);
+	/* h_recv_n also stops at its timeout: the EOF must be there. */
+	assert_int_equal(recv(fd, reply, 1, MSG_DONTWAIT), 0);
+	hh_disown(fd, 0);
+}
+
+/* A relay to the echo server from src (owned), or -1 if not served. */
+static int
+open_echo_from(const char *src)
+{
+	int	fd;
+
+	fd = hh_connect_from(src, "127.0.0.1", hh.gw.port, H_IO_MS);
+	if (fd < 0)
+		return -1;
+	hh_own(fd);
+	if (hh_socks_handshake(fd, NULL, NULL, "127.0.0.1", hh.echo_port,
+	    hh_ms(2000), NULL) != SOCKS5_REP_SUCCEEDED) {
+		hh_disown(fd, 0);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The same, tried until served within timeout_ms: a session that just
+ * ended may still hold its place for a moment. -1 if never served.
+ */
+static int
+open_echo_from_within(const char *src, int timeout_ms)
+{
+	int64_t	end = h_now_ms() + timeout_ms;
+	int	fd;
+
+	while ((fd = open_echo_from(src)) == -1 && h_now_ms() < end)
+		h_sleep_ms(50);
+	return fd;
+}
+
+/*
  * With max-clients relays running, a further client is refused at once
  * (its connection closed; if anything comes first it is the RFC 1928
- * "no acceptable methods" answer, X'05FF'), a storm of them neither
- * stalls the running relays nor floods the log, and once a relay ends
- * there is room again.
+ * "no acceptable methods" answer, X'05FF', and a client that waits for
+ * it gets exactly that), a storm of them neither stalls the running
+ * relays nor floods the log, and once a relay ends there is room again.
  */
 static void
 test_max_clients_refuses_clearly_while_relays_go_on(void **state)
@@ -52,6 +113,7 @@ test_max_clients_refuses_clearly_while_relays_go_on(void **state)
 	hh_start();
 	for (i = 0; i < MAX; i++)
 		relay[i] = hh_open_echo();
+	expect_refused(NULL);
 	t0 = h_now_ms();
 	for (i = 0; i < STORM; i++) {
 		t = h_now_ms();
@@ -87,9 +149,83 @@ test_max_clients_refuses_clearly_while_relays_go_on(void **state)
 	    STORM);
 	/* Rate-limited: at most 10 a second. */
 	assert_true(lines <= 10 * (int)(storm_ms / 1000 + 2));
+	expect_refused(NULL);
 	hh_disown(relay[0], 0);
 	assert_true(hh_served_within(hh_ms(3000)));
 	for (i = 1; i < MAX; i++)
+		hh_disown(relay[i], 0);
+	hh_assert_settled();
+}
+
+/*
+ * max-clients-per-source 3: a fourth client from 127.0.0.1 is refused
+ * with X'05FF' while one from 127.0.0.2 is served and the three relays
+ * go on; once one of them ends, 127.0.0.1 is served again. A reload
+ * moves the limit (raised: one more; 0: none), and a storm of refusals
+ * is logged at most 10 lines a second.
+ */
+static void
+test_per_source_limit_refuses_only_that_source(void **state)
+{
+	enum { PER = 3, STORM = 40 };
+	int	relay[PER + 2], other, extra, i, lines;
+	int64_t	t0, storm_ms;
+
+	(void)state;
+	hh_write_conf("max-clients-per-source %d\ntimeout handshake 3\n"
+	    "pass to any\n", PER);
+	hh_start();
+	for (i = 0; i < PER; i++)
+		relay[i] = hh_open_echo();
+	expect_refused(NULL);
+	if (!h_log_line(hh.gw.log, hh_ms(3000), "per-source limit reached",
+	    "client=127.0.0.1:", "max=3", NULL)) {
+		h_log_dump(hh.gw.log);
+		fail_msg("no per-source line for 127.0.0.1");
+	}
+	/* Another source is not held back by this one. */
+	other = open_echo_from("127.0.0.2");
+	assert_true(other >= 0);
+	hh_echo_bulk(other, 16 * 1024, 50);
+	for (i = 0; i < PER; i++)
+		hh_echo_bulk(relay[i], 16 * 1024, (uint64_t)i + 60);
+	assert_false(h_log_line(hh.gw.log, 0, "per-source limit reached",
+	    "client=127.0.0.2:", NULL));
+	/* One ends: room for 127.0.0.1 again, and for one only. */
+	hh_disown(relay[0], 0);
+	relay[0] = open_echo_from_within("127.0.0.1", hh_ms(3000));
+	assert_true(relay[0] >= 0);
+	hh_echo_bulk(relay[0], 4096, 70);
+	expect_refused(NULL);
+
+	/* Refusals in a storm: the log is rate-limited. */
+	t0 = h_now_ms();
+	for (i = 0; i < STORM; i++)
+		expect_refused(NULL);
+	storm_ms = h_now_ms() - t0;
+	lines = h_log_count(hh.gw.log, "per-source limit reached client=");
+	printf("# %d per-source lines for %d refusals in %lld ms\n", lines,
+	    STORM + 2, (long long)storm_ms);
+	assert_true(lines <= 10 * (int)(storm_ms / 1000 + 2));
+
+	/* SIGHUP raises the limit by one: a fourth is served, a fifth not. */
+	hh_write_conf("max-clients-per-source %d\ntimeout handshake 3\n"
+	    "pass to any\n", PER + 1);
+	assert_int_equal(h_gw_signal(&hh.gw, SIGHUP), 0);
+	relay[PER] = open_echo_from_within("127.0.0.1", hh_ms(3000));
+	assert_true(relay[PER] >= 0);
+	expect_refused(NULL);
+	/* And 0 lifts it. */
+	hh_write_conf("max-clients-per-source 0\npass to any\n");
+	assert_int_equal(h_gw_signal(&hh.gw, SIGHUP), 0);
+	relay[PER + 1] = open_echo_from_within("127.0.0.1", hh_ms(3000));
+	assert_true(relay[PER + 1] >= 0);
+	extra = hh_open_echo();
+	for (i = 0; i < PER + 2; i++)
+		hh_echo_bulk(relay[i], 4096, (uint64_t)i + 80);
+	hh_disown(extra, 0);
+	hh_disown(other, 0);
+	for (i = 0; i < PER + 2; i++)
 		hh_disown(relay[i], 0);
 	hh_assert_settled();
 }
@@ -411,6 +547,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_max_clients_refuses_clearly_while_relays_go_on),
+		T(test_per_source_limit_refuses_only_that_source),
 		T(test_descriptor_limit_exhausted),
 		T(test_destination_vanishes_mid_relay),
 		T(test_sighup_storm_under_load_loses_nothing),
