@@ -35,6 +35,7 @@ struct main_opts {
 	int		 foreground;		/* -f, -d */
 	int		 debug;			/* -d */
 	int		 check;			/* -t */
+	int		 systemd_sockets;	/* -s: -t for socket activation */
 };
 
 /*
@@ -52,7 +53,7 @@ static void __attribute__((noreturn))
 main_usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: gatewayd [-dftVh] [-c file] [-l addr:port]... "
+	    "usage: gatewayd [-dfstVh] [-c file] [-l addr:port]... "
 	    "[-a network]...\n"
 	    "  -c file     configuration file (default: built-in defaults)\n"
 	    "  -l addr     listen on addr:port instead (repeatable)\n"
@@ -60,6 +61,8 @@ main_usage(int status)
 	    "  -f          stay in the foreground, log to stderr\n"
 	    "  -d          debug logging (implies -f)\n"
 	    "  -t          check the configuration and exit\n"
+	    "  -s          with -t: sockets come from systemd, no listen "
+	    "needed\n"
 	    "  -V          print the version and exit\n"
 	    "  -h          this help\n");
 	exit(status);
@@ -71,7 +74,7 @@ main_getopt(int argc, char **argv, struct main_opts *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt(argc, argv, "a:c:dfhl:tV")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:dfhl:stV")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (o->nnets == MAIN_MAX_ARGS)
@@ -95,6 +98,9 @@ main_getopt(int argc, char **argv, struct main_opts *o)
 				main_usage(2);
 			o->listens[o->nlistens++] = optarg;
 			break;
+		case 's':
+			o->systemd_sockets = 1;
+			break;
 		case 't':
 			o->check = 1;
 			break;
@@ -105,7 +111,11 @@ main_getopt(int argc, char **argv, struct main_opts *o)
 			main_usage(2);
 		}
 	}
-	if (optind != argc)
+	/*
+	 * The daemon itself learns from LISTEN_FDS whether systemd passed
+	 * sockets; -s only tells -t, which runs without them (ExecReload).
+	 */
+	if (optind != argc || (o->systemd_sockets && !o->check))
 		main_usage(2);
 }
 
@@ -141,13 +151,15 @@ main_load(const struct main_opts *o, struct conf_errors *errs)
 	/*
 	 * A daemon that listens nowhere serves no one: an error, not a
 	 * start (or reload) that succeeds and then does nothing. -t cannot
-	 * know whether the daemon will be socket-activated, so it asks for
-	 * a listen too.
+	 * see whether the daemon is socket-activated (systemd gives
+	 * ExecReload no LISTEN_FDS), so it asks for a listen too unless -s
+	 * says the sockets come from systemd.
 	 */
 	errs->file = o->conf_path != NULL ? o->conf_path : "gatewayd";
-	if (c->nlistens == 0 && !main_activated)
+	if (c->nlistens == 0 && !main_activated && !o->systemd_sockets)
 		conf_error(errs, 0, "no listen address: add a 'listen' line "
-		    "or give -l (only socket activation needs none)");
+		    "or give -l (only socket activation needs none; "
+		    "check for it with -t -s)");
 	if (errs->count != before) {
 		conf_unref(c);
 		return NULL;

@@ -1,5 +1,6 @@
 /*
- * it_cli.c - gatewayd's command line: -V, -h, bad options (exit 2), and
+ * it_cli.c - gatewayd's command line: -V, -h, bad options (exit 2), -t
+ * -s for socket activation, and
  * -t on the repository's sample config and on every fixture in
  * tests/fixtures/it: good-*.conf must pass (exit 0), bad-*.conf must fail
  * (exit 1) naming each "FILE:LINE:" its "# expect-lines:" header lists.
@@ -307,6 +308,46 @@ test_check_listen_from_command_line(void **state)
 	assert_int_equal(rc, 0);
 }
 
+/*
+ * -s tells -t that systemd supplies the sockets: a file without
+ * "listen" passes then, and only then; other errors still fail; -s
+ * without -t is a usage error (the daemon reads LISTEN_FDS itself).
+ */
+static void
+test_check_systemd_sockets_needs_no_listen(void **state)
+{
+	char	path[PATH_MAX], bad[PATH_MAX], *err;
+	int	rc;
+
+	(void)state;
+	h_srcpath(path, sizeof(path), "tests/fixtures/it/bad-nolisten.conf");
+	assert_int_equal(gw_run("-t", "-c", path, NULL), 1);
+	rc = gw_run("-t", "-s", "-c", path, NULL);
+	if (rc != 0)
+		show();
+	assert_int_equal(rc, 0);
+	err = h_read_file(errp, NULL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "configuration OK"));
+	free(err);
+	/* Not a way around the other checks. */
+	h_tmp(bad, sizeof(bad), "cli-nolisten-bad.conf");
+	assert_int_equal(h_write_file(bad, "client pass from any\n"
+	    "pass to any\nmax-clients-per-source -3\n"), 0);
+	assert_int_equal(gw_run("-t", "-s", "-c", bad, NULL), 1);
+	err = h_read_file(errp, NULL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "cli-nolisten-bad.conf:3: expected a "
+	    "number from 0 to 1048576 after 'max-clients-per-source'"));
+	assert_null(strstr(err, "no listen address"));
+	free(err);
+	assert_int_equal(gw_run("-s", "-f", "-c", path, NULL), 2);
+	err = h_read_file(errp, NULL);
+	assert_non_null(err);
+	assert_non_null(strcasestr(err, "usage"));
+	free(err);
+}
+
 /* Each value of "family" on its own (a repeated directive may be an error). */
 static void
 test_check_every_family_value(void **state)
@@ -346,6 +387,7 @@ main(void)
 		cmocka_unit_test(test_check_bad_fixtures_fail_with_file_line),
 		cmocka_unit_test(test_check_password_config_with_users_file),
 		cmocka_unit_test(test_check_listen_from_command_line),
+		cmocka_unit_test(test_check_systemd_sockets_needs_no_listen),
 		cmocka_unit_test(test_check_every_family_value),
 	};
 

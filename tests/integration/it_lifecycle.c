@@ -2,7 +2,8 @@
  * it_lifecycle.c - the real gatewayd over its life: the handshake timeout
  * while other clients are served, SIGHUP in the middle of a transfer, a
  * broken config on SIGHUP, SIGTERM/SIGINT with and without relays, client
- * rules, max-clients, socket activation and the built-in listens. Each
+ * rules, max-clients, socket activation (and the shipped unit's reload
+ * under it) and the built-in listens. Each
  * test runs its own daemon, stopped by PID in the test's teardown.
  */
 #include <stdarg.h>
@@ -572,6 +573,74 @@ test_socket_activation(void **state)
 	close(fd);
 }
 
+/*
+ * Runs the gatewayd command of the shipped unit's ExecReload= line
+ * (conf/gatewayd.service) on config path: its exit code, or -1.
+ */
+static int
+unit_reload_check(const char *path)
+{
+	char	 unit[PATH_MAX], bin[PATH_MAX], *text, *line, *save = NULL;
+	char	*argv[16], *w, *wsave;
+	int	 n = 0, rc = -1;
+
+	h_srcpath(unit, sizeof(unit), "conf/gatewayd.service");
+	assert_non_null(text = h_read_file(unit, NULL));
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "ExecReload=@sbindir@/gatewayd ", 30) == 0)
+			break;
+	assert_non_null(line);
+	for (w = strtok_r(line + 11, " ", &wsave); w != NULL && n < 15;
+	    w = strtok_r(NULL, " ", &wsave)) {
+		if (strcmp(w, "@sbindir@/gatewayd") == 0)
+			w = h_bin(bin, sizeof(bin), "gatewayd");
+		else if (strcmp(w, "@sysconfdir@/socks64/gatewayd.conf") == 0)
+			w = (char *)path;
+		else if (w[0] == '@')
+			fail_msg("ExecReload: unexpected '%s'", w);
+		argv[n++] = w;
+	}
+	argv[n] = NULL;
+	printf("# ExecReload check:");
+	for (int i = 0; i < n; i++)
+		printf(" %s", argv[i]);
+	printf("\n");
+	assert_true(n > 1);
+	rc = h_run(argv, NULL, NULL, 10000);
+	free(text);
+	return rc;
+}
+
+/*
+ * systemctl reload of the shipped unit under gatewayd.socket: its
+ * ExecReload check passes a config without "listen" (correct there, the
+ * sockets being systemd's), and the socket-activated daemon then takes
+ * the new config on SIGHUP. A config with an error still fails it.
+ */
+static void
+test_socket_activation_unit_reload(void **state)
+{
+	int	fd, rep;
+
+	(void)state;
+	gw.activate = 1;
+	write_conf("pass to any\n");
+	start();
+	fd = h_socks_open(&gw, NULL, NULL, "127.0.0.1", echo_port, &rep);
+	assert_int_equal(rep, SOCKS5_REP_SUCCEEDED);
+	write_conf("block to 127.0.0.1\npass to any\n");
+	assert_int_equal(unit_reload_check(conf), 0);
+	assert_int_equal(h_gw_signal(&gw, SIGHUP), 0);
+	assert_true(rep_becomes(&gw, echo_port, SOCKS5_REP_NOT_ALLOWED, 3000));
+	assert_false(h_log_has(gw.log, "reload failed"));
+	/* The relay from before the reload carries on. */
+	echo_ok(fd, "across the reload");
+	close(fd);
+	write_conf("pass to any\nmax-clients none\n");
+	assert_int_equal(unit_reload_check(conf), 1);
+}
+
 /* No -c, no -l: 127.0.0.1:1080 and [::1]:1080, only in our namespace. */
 static void
 test_builtin_listens_without_config(void **state)
@@ -858,6 +927,7 @@ main(void)
 		T(test_max_clients_refuses_extra_client),
 		T(test_client_rules_before_max_clients),
 		T(test_socket_activation),
+		T(test_socket_activation_unit_reload),
 		T(test_builtin_listens_without_config),
 		T(test_sd_notify_protocol),
 		T(test_emfile_backs_off_without_spinning),
