@@ -8,6 +8,7 @@
  * second rather than a connect timeout. No policy and no logging here:
  * the session decides, this file only does.
  */
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -37,6 +38,17 @@
 /* dial_getaddrinfo()'s own failures, apart from the (negative) EAI_*. */
 #define DIAL_EAI_TIMEOUT	1000
 #define DIAL_EAI_NOTHREAD	1001
+#define DIAL_EAI_CLIENT_GONE	1002
+
+/*
+ * What says the client is gone: a reset (POLLERR, POLLHUP) or its end
+ * of file (POLLRDHUP), which is what a client that gives up and closes
+ * sends. One that only shut down its sending side after its request
+ * looks the same and is let go as well: the two cannot be told apart
+ * without a reply. Not POLLIN: bytes pipelined behind the request are
+ * the destination's, left unread.
+ */
+#define DIAL_CLIENT_GONE	(POLLRDHUP | POLLHUP | POLLERR)
 
 /* Appends sa unless it is already listed or the list is full. */
 static void
@@ -81,7 +93,9 @@ dial_is_literal(const char *name)
  * would stall every look-up of the gateway. The asker and the helper
  * share one struct dial_lookup and whichever is done with it last frees
  * it, so a look-up given up on still frees its memory and its result
- * when the resolver finally returns.
+ * when the resolver finally returns. An asker that watches its client
+ * meanwhile waits in poll() on an eventfd the helper signals, and closes
+ * it when it leaves: a look-up given up on holds no descriptor.
  */
 struct dial_lookup {
 	pthread_mutex_t	 lock;
@@ -89,6 +103,8 @@ struct dial_lookup {
 	int		 refs;		/* asker, helper; under lock */
 	int		 done;		/* under lock */
 	int		 rc;		/* getaddrinfo's */
+	int		 efd;		/* signalled when done; -1: none
+					   (any more); under lock */
 	struct addrinfo	 hints;
 	struct addrinfo	*res;
 	char		 name[256];
@@ -131,6 +147,9 @@ dial_lookup_main(void *arg)
 	l->res = rc == 0 ? res : NULL;
 	l->done = 1;
 	pthread_cond_signal(&l->cv);
+	/* Under the lock: the asker closes efd only after clearing it. */
+	if (l->efd != -1)
+		(void)eventfd_write(l->efd, 1);
 	pthread_mutex_unlock(&l->lock);
 	dial_lookup_unref(l);
 	return NULL;
@@ -152,6 +171,7 @@ dial_lookup_new(const char *name)
 	pthread_cond_init(&l->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	l->refs = 2;
+	l->efd = -1;
 	/*
 	 * No AI_ADDRCONFIG: the gateway exists to reach the family the
 	 * client lacks, and dial_order() filters by the configured family.
@@ -165,25 +185,71 @@ dial_lookup_new(const char *name)
 	return l;
 }
 
+/* Waits on l's condition variable until it is done or deadline. */
+static void
+dial_lookup_wait(struct dial_lookup *l, int64_t deadline)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = (time_t)(deadline / 1000);
+	ts.tv_nsec = (long)(deadline % 1000) * 1000000;
+	pthread_mutex_lock(&l->lock);
+	while (!l->done)
+		if (pthread_cond_timedwait(&l->cv, &l->lock, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/*
+ * Waits in poll() on l->efd and the client until l is done, deadline,
+ * or the client left (returns 1; else 0).
+ */
+static int
+dial_lookup_watch(struct dial_lookup *l, int efd, int client,
+    int64_t deadline)
+{
+	struct pollfd	pfd[2] = { { efd, POLLIN, 0 },
+			    { client, POLLRDHUP, 0 } };
+	int64_t		now;
+	int		done;
+
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		done = l->done;
+		pthread_mutex_unlock(&l->lock);
+		if (done || (now = mech_now_ms()) >= deadline)
+			return 0;
+		if (poll(pfd, 2, (int)(deadline - now)) == -1 &&
+		    errno != EINTR)
+			return 0;	/* the deadline still bounds us */
+		if (pfd[1].revents & DIAL_CLIENT_GONE)
+			return 1;
+	}
+}
+
 /*
  * getaddrinfo(name) on a helper thread, waited for until deadline (ms,
- * monotonic). Returns getaddrinfo's code with *res to free, or
- * DIAL_EAI_TIMEOUT (the helper frees its own result later), or
+ * monotonic), watching client (-1: none) meanwhile. Returns
+ * getaddrinfo's code with *res to free, or DIAL_EAI_TIMEOUT or
+ * DIAL_EAI_CLIENT_GONE (the helper frees its own result later), or
  * DIAL_EAI_NOTHREAD.
  */
 static int
-dial_getaddrinfo(const char *name, int64_t deadline, struct addrinfo **res)
+dial_getaddrinfo(const char *name, int64_t deadline, int client,
+    struct addrinfo **res)
 {
 	struct dial_lookup	*l;
-	struct timespec		 ts;
 	pthread_attr_t		 attr;
 	pthread_t		 t;
-	int			 rc;
+	int			 rc, efd = -1, gone = 0;
 
 	if (dial_lookups >= DIAL_LOOKUPS_MAX)
 		return DIAL_EAI_NOTHREAD;
 	if ((l = dial_lookup_new(name)) == NULL)
 		return EAI_MEMORY;
+	/* Without an eventfd the client goes unwatched: still bounded. */
+	if (client != -1)
+		l->efd = efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dial_lookups++;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -191,21 +257,25 @@ dial_getaddrinfo(const char *name, int64_t deadline, struct addrinfo **res)
 	rc = pthread_create(&t, &attr, dial_lookup_main, l);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
+		if (efd != -1)
+			close(efd);
 		l->refs = 1;		/* no helper: ours is the last */
 		dial_lookup_unref(l);
 		return DIAL_EAI_NOTHREAD;
 	}
-	ts.tv_sec = (time_t)(deadline / 1000);
-	ts.tv_nsec = (long)(deadline % 1000) * 1000000;
+	if (efd != -1)
+		gone = dial_lookup_watch(l, efd, client, deadline);
+	else
+		dial_lookup_wait(l, deadline);
 	pthread_mutex_lock(&l->lock);
-	while (!l->done)
-		if (pthread_cond_timedwait(&l->cv, &l->lock, &ts) == ETIMEDOUT)
-			break;
-	rc = l->done ? l->rc : DIAL_EAI_TIMEOUT;
+	rc = l->done ? l->rc : gone ? DIAL_EAI_CLIENT_GONE : DIAL_EAI_TIMEOUT;
 	/* The result is ours now; the helper frees only what is left. */
 	*res = l->res;
 	l->res = NULL;
+	l->efd = -1;		/* the helper signals it no more */
 	pthread_mutex_unlock(&l->lock);
+	if (efd != -1)
+		close(efd);
 	dial_lookup_unref(l);
 	return rc;
 }
@@ -229,6 +299,10 @@ dial_lookup_failed(int rc, uint8_t *rep, const char **why)
 		*rep = SOCKS5_REP_GENERAL_FAILURE;
 		*why = "no thread for the name look-up";
 		return;
+	case DIAL_EAI_CLIENT_GONE:
+		*rep = SOCKS5_REP_GENERAL_FAILURE;
+		*why = "client left during look-up";
+		return;
 	case EAI_NONAME:
 	case EAI_NODATA:
 	case EAI_ADDRFAMILY:
@@ -248,6 +322,14 @@ int
 dial_resolve(const struct socks5_addr *dst, int64_t deadline,
     struct dial_addrs *out, uint8_t *rep, const char **why)
 {
+	return dial_resolve_for(-1, dst, deadline, out, rep, why);
+}
+
+int
+dial_resolve_for(int client, const struct socks5_addr *dst,
+    int64_t deadline, struct dial_addrs *out, uint8_t *rep,
+    const char **why)
+{
 	struct sockaddr_storage	 ss;
 	struct addrinfo		*res = NULL, *ai;
 	unsigned int		 sslen = sizeof(ss);
@@ -264,7 +346,7 @@ dial_resolve(const struct socks5_addr *dst, int64_t deadline,
 		dial_add(out, (struct sockaddr *)&ss, dst->port);
 		return 0;
 	}
-	if ((rc = dial_getaddrinfo(dst->name, deadline, &res)) != 0) {
+	if ((rc = dial_getaddrinfo(dst->name, deadline, client, &res)) != 0) {
 		dial_lookup_failed(rc, rep, why);
 		return -1;
 	}
@@ -369,16 +451,6 @@ dial_won(struct dial_result *res, int fd, const struct sockaddr_storage *ss)
 	if (getsockname(fd, (struct sockaddr *)&res->local, &len) == -1)
 		res->local.ss_family = AF_UNSPEC;
 }
-
-/*
- * What says the client is gone: a reset (POLLERR, POLLHUP) or its end
- * of file (POLLRDHUP), which is what a client that gives up and closes
- * sends. One that only shut down its sending side after its request
- * looks the same and is let go as well: the two cannot be told apart
- * without a reply. Not POLLIN: bytes pipelined behind the request are
- * the destination's, left unread.
- */
-#define DIAL_CLIENT_GONE	(POLLRDHUP | POLLHUP | POLLERR)
 
 /* The attempts of one dial_connect(), those under way first. */
 struct dial_race {

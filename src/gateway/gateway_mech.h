@@ -115,6 +115,14 @@ struct dial_result {
  */
 int	dial_resolve(const struct socks5_addr *dst, int64_t deadline,
 	    struct dial_addrs *out, uint8_t *rep, const char **why);
+/*
+ * dial_resolve() for the client on fd client, watched while the name
+ * is looked up: when it resets or closes, -1 at once with *rep X'01'
+ * and *why "client left during look-up" (the look-up finishes alone).
+ */
+int	dial_resolve_for(int client, const struct socks5_addr *dst,
+	    int64_t deadline, struct dial_addrs *out, uint8_t *rep,
+	    const char **why);
 /* Look-up threads running now, those dial_resolve() gave up on included. */
 unsigned int dial_lookup_count(void);
 /*

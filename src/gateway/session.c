@@ -454,8 +454,8 @@ session_route(struct session *s, const struct chain **via)
 		if ((*via = v.via) != NULL)
 			return 0;
 	}
-	if (dial_resolve(&s->req.dst, s->dial_deadline, &s->addrs, &rep,
-	    &why) == -1) {
+	if (dial_resolve_for(s->cfd, &s->req.dst, s->dial_deadline, &s->addrs,
+	    &rep, &why) == -1) {
 		session_fail(s, why, 0);
 		(void)session_reply(s, rep, NULL);
 		return -1;

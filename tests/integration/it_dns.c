@@ -218,6 +218,58 @@ test_dns_silent_server_times_out_06(void **state)
 	assert_int_equal(h_gw_stop(&slow), 0);
 }
 
+/*
+ * A client that gives up while its name is being looked up (the server
+ * never answers) ends its session at once: the closing line names it
+ * long before the resolver gives up (5 s) or "timeout connect" (60 s)
+ * runs out. The look-up finishes alone later; then no descriptor of it
+ * is left, and the daemon exits cleanly.
+ */
+static void
+test_dns_client_leaving_during_lookup(void **state)
+{
+	static const uint8_t	greet[3] = { 5, 1, SOCKS5_METHOD_NONE };
+	struct socks5_addr	dst;
+	struct h_gw		slow;
+	char			conf[PATH_MAX];
+	uint8_t			req[300], buf[2];
+	int64_t			t0;
+	int			fd, len, seen = 0;
+
+	(void)state;
+	need_dns();
+	memset(&slow, 0, sizeof(slow));
+	slow.env[0] = "RES_OPTIONS=timeout:5 attempts:1";
+	h_tmp(conf, sizeof(conf), "leave.conf");
+	assert_int_equal(h_write_file(conf, "client pass from 127.0.0.1\n"
+	    "pass to any\ntimeout connect 60\n"), 0);
+	assert_int_equal(h_gw_start(&slow, conf, NULL), 0);
+	fd = h_connect("127.0.0.1", slow.port, H_IO_MS);
+	assert_true(fd >= 0);
+	assert_int_equal(h_send_all(fd, greet, sizeof(greet)), 0);
+	assert_int_equal(h_recv_n(fd, buf, 2, H_IO_MS), 2);
+	h_dst(&dst, "y.silent.dns.test", e4);
+	len = socks5_encode_request(req, sizeof(req), SOCKS5_CMD_CONNECT,
+	    &dst);
+	assert_true(len > 0);
+	assert_int_equal(h_send_all(fd, req, (size_t)len), 0);
+	assert_true(dns_saw("y.silent.dns.test"));	/* asked: waiting */
+	close(fd);
+	t0 = h_now_ms();
+	/* Only before the resolver gives up can the line say this. */
+	seen = h_log_line(slow.log, 4000, "dest=y.silent.dns.test:", "rep=1",
+	    "error=\"client left during look-up\"", NULL);
+	printf("# left during look-up: closing line %s after %lld ms\n",
+	    seen ? "written" : "missing", (long long)(h_now_ms() - t0));
+	if (!seen)
+		h_log_dump(slow.log);
+	assert_true(seen);
+	/* The resolver gives up; its thread and descriptors go. */
+	assert_int_equal(h_gw_fds_settle(&slow, 10000), slow.fd_base);
+	h_sleep_ms(5000);
+	assert_int_equal(h_gw_stop(&slow), 0);
+}
+
 static void
 test_no_descriptor_leak(void **state)
 {
@@ -249,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_dns_nxdomain_is_host_unreachable),
 		cmocka_unit_test(test_dns_lookups_in_parallel),
 		cmocka_unit_test(test_dns_silent_server_times_out_06),
+		cmocka_unit_test(test_dns_client_leaving_during_lookup),
 		cmocka_unit_test(test_no_descriptor_leak),
 		cmocka_unit_test(test_daemon_exits_zero_cleanly),
 	};
