@@ -165,32 +165,39 @@ ownaddr_reload(void)
 	return o != NULL ? 0 : -1;
 }
 
+/* A new reference to the current snapshot (NULL: none); under the lock. */
+static struct ownaddr *
+ownaddr_ref_locked(void)
+{
+	if (ownaddr_cur != NULL)
+		atomic_fetch_add(&ownaddr_cur->refs, 1);
+	return ownaddr_cur;
+}
+
 struct ownaddr *
 ownaddr_get(void)
 {
 	struct ownaddr	*o, *old = NULL;
 	int64_t		 now = mech_now_ms();
-	int		 stale;
 
 	pthread_mutex_lock(&ownaddr_lock);
 	if (!ownaddr_tried)	/* the first list: no one goes without it */
 		ownaddr_swap_locked(ownaddr_gather(), now, &old);
-	stale = !ownaddr_busy && now - ownaddr_when >= OWNADDR_STALE_MS;
-	if (stale)
-		ownaddr_busy = 1;
-	pthread_mutex_unlock(&ownaddr_lock);
-	if (stale) {
-		/* Gathered unlocked: the others use the old list meanwhile. */
-		o = ownaddr_gather();
-		pthread_mutex_lock(&ownaddr_lock);
-		ownaddr_swap_locked(o, now, &old);
+	if (ownaddr_busy || now - ownaddr_when < OWNADDR_STALE_MS) {
+		/* The common case: one short lock, no system call. */
+		o = ownaddr_ref_locked();
 		pthread_mutex_unlock(&ownaddr_lock);
-		ownaddr_put(old);
+		return o;
 	}
-	pthread_mutex_lock(&ownaddr_lock);
-	if ((o = ownaddr_cur) != NULL)
-		atomic_fetch_add(&o->refs, 1);
+	ownaddr_busy = 1;
 	pthread_mutex_unlock(&ownaddr_lock);
+	/* Gathered unlocked: the others use the old list meanwhile. */
+	o = ownaddr_gather();
+	pthread_mutex_lock(&ownaddr_lock);
+	ownaddr_swap_locked(o, now, &old);
+	o = ownaddr_ref_locked();
+	pthread_mutex_unlock(&ownaddr_lock);
+	ownaddr_put(old);
 	return o;
 }
 

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/gatewayd.h"
 #include "gateway/ownaddr.h"
@@ -131,6 +132,24 @@ test_ownaddr_get_shares_until_reload(void **state)
 	ownaddr_put(c);
 }
 
+/* Consulted once stale, the list is gathered anew. */
+static void
+test_ownaddr_get_refreshes_when_stale(void **state)
+{
+	struct ownaddr	*a, *b;
+
+	(void)state;
+	assert_int_equal(ownaddr_reload(), 0);
+	a = ownaddr_get();
+	usleep((OWNADDR_STALE_MS + 100) * 1000);
+	b = ownaddr_get();
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_ptr_not_equal(a, b);
+	ownaddr_put(a);
+	ownaddr_put(b);
+}
+
 /* Judged with the host's addresses: 127.0.0.1 is one of them. */
 static void
 test_ownaddr_policy_fills_the_addresses(void **state)
@@ -203,6 +222,8 @@ test_ownaddr_get_races_reload(void **state)
 	pthread_t	t[4];
 
 	(void)state;
+	/* Stale: the first getters race to gather while others read. */
+	usleep((OWNADDR_STALE_MS + 100) * 1000);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, getter, NULL), 0);
 	for (int i = 0; i < 50; i++)
@@ -218,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_ownaddr_build_keeps_ipv4_and_ipv6_once),
 		cmocka_unit_test(test_ownaddr_get_lists_the_host),
 		cmocka_unit_test(test_ownaddr_get_shares_until_reload),
+		cmocka_unit_test(test_ownaddr_get_refreshes_when_stale),
 		cmocka_unit_test(test_ownaddr_policy_fills_the_addresses),
 		cmocka_unit_test(test_ownaddr_get_races_reload),
 	};
