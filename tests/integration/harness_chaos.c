@@ -1,0 +1,1274 @@
+/*
+ * harness_chaos.c - the randomized SOCKS5 client of it_chaos.c
+ * (harness_chaos.h). A script is drawn whole from its seed first (the
+ * plan), then played against the gateway: each message of the handshake
+ * sent in random pieces, either waiting for each answer (lock-step) or
+ * all at once (pipelined), then the relay of whatever the command opened.
+ * Every answer is held against what RFC 1928/1929 and the gateway's
+ * rules say it must be; a malformed message may instead be answered by
+ * a close, but never by success and never by silence past the handshake
+ * timeout.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "harness_chaos.h"
+#include "harness_cmds.h"
+#include "harness_hostile.h"
+
+const char *const hx_stat_name[HX_ST_MAX] = {
+	"scripts", "valid", "fault", "abort", "pipelined", "auth", "rep0",
+	"repfail", "closed", "relayed", "midrelay", "halfclose", "reset",
+	"bind", "udp", "stall", "lostreply",
+};
+
+/* ---------------------------------------------------------------- */
+/* the generator                                                      */
+
+void
+hx_rng_seed(struct hx_rng *r, uint64_t seed)
+{
+	uint64_t	st = seed;
+
+	/* splitmix64 spreads any seed, 0 included, over a non-zero state. */
+	r->s = hh_rand(&st);
+	if (r->s == 0)
+		r->s = 0x9e3779b97f4a7c15ULL;
+}
+
+uint64_t
+hx_rng_next(struct hx_rng *r)
+{
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 0x2545f4914f6cdd1dULL;
+}
+
+unsigned int
+hx_rng_below(struct hx_rng *r, unsigned int n)
+{
+	return (unsigned int)((hx_rng_next(r) >> 32) % n);
+}
+
+int
+hx_rng_chance(struct hx_rng *r, unsigned int percent)
+{
+	return hx_rng_below(r, 100) < percent;
+}
+
+/* ---------------------------------------------------------------- */
+/* reading with an outcome                                            */
+
+int
+hx_read(int fd, void *buf, size_t len, int timeout_ms, size_t *got)
+{
+	int64_t		 end = h_now_ms() + timeout_ms;
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	uint8_t		*p = buf;
+	size_t		 n = 0;
+	ssize_t		 r;
+	int		 rc = (int)len;
+
+	while (n < len) {
+		int64_t left = end - h_now_ms();
+		if (left <= 0) {
+			rc = HX_TIMEOUT;
+			break;
+		}
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		r = recv(fd, p + n, len - n, MSG_DONTWAIT);
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			rc = HX_EOF;
+			break;
+		}
+		n += (size_t)r;
+	}
+	if (got != NULL)
+		*got = n;
+	return rc;
+}
+
+int
+hx_read_reply(int fd, struct socks5_reply *out, int timeout_ms)
+{
+	uint8_t			buf[SOCKS5_REQUEST_MAX];
+	enum socks5_status	st = SOCKS5_NEED_MORE;
+	size_t			len = 0, used;
+	int64_t			end = h_now_ms() + timeout_ms;
+	int			rc;
+
+	while (len < sizeof(buf) && st == SOCKS5_NEED_MORE) {
+		int64_t left = end - h_now_ms();
+		if (left <= 0)
+			return HX_TIMEOUT;
+		if ((rc = hx_read(fd, buf + len, 1, (int)left, NULL)) != 1)
+			return rc;
+		len++;
+		st = socks5_parse_reply(buf, len, out, &used);
+	}
+	return st == SOCKS5_OK ? out->rep : HX_GARBAGE;
+}
+
+int
+hx_wait_eof(int fd, int timeout_ms, size_t *extra)
+{
+	uint8_t	scratch[4096];
+	int64_t	end = h_now_ms() + timeout_ms;
+	size_t	got, total = 0;
+	int	rc;
+
+	for (;;) {
+		int64_t left = end - h_now_ms();
+		if (left <= 0) {
+			rc = HX_TIMEOUT;
+			break;
+		}
+		rc = hx_read(fd, scratch, sizeof(scratch), (int)left, &got);
+		total += got;
+		if (rc == HX_EOF) {
+			rc = 0;
+			break;
+		}
+		if (rc == HX_TIMEOUT)
+			break;
+	}
+	if (extra != NULL)
+		*extra = total;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* the plan                                                           */
+
+enum dest {
+	D_ECHO4, D_ECHO6, D_NAME4, D_NAME6, D_CLOSED4, D_CLOSED6,
+	D_BLOCK_ADDR, D_BLOCK_NAME, D_UNKNOWN, D_NOROUTE4, D_NOROUTE6,
+	D_MAX
+};
+
+/*
+ * One corrupted field at most per script. "Desync" faults change a
+ * length, so the gateway frames what follows differently and no single
+ * answer is right: those must end in a close, in time.
+ */
+enum fault {
+	F_NONE,
+	F_GREET_VER,		/* VER != 5: closed, no answer */
+	F_GREET_NMETHODS0,	/* X'FF' or closed */
+	F_GREET_NOMETHOD,	/* neither X'00' nor X'02' offered: X'FF' */
+	F_GREET_NMETHODS,	/* desync */
+	F_AUTH_VER,		/* closed, no answer */
+	F_AUTH_ULEN0,		/* status != 0 or closed */
+	F_AUTH_BADPASS,
+	F_AUTH_BADUSER,
+	F_AUTH_LEN,		/* desync */
+	F_REQ_VER,		/* closed, no answer */
+	F_REQ_CMD,		/* X'07' or closed */
+	F_REQ_RSV,		/* X'01' or closed */
+	F_REQ_ATYP,		/* X'08' or closed */
+	F_REQ_NAMELEN0,		/* X'01' or closed */
+	F_REQ_NAMEBAD,		/* X'01' or closed */
+	F_REQ_NAMELEN,		/* desync */
+	F_TRUNC,		/* stops mid-message: closed at the timeout */
+	F_MAX
+};
+
+static const char *const fault_name[F_MAX] = {
+	"none", "greet-ver", "greet-nmethods0", "greet-nomethod",
+	"greet-nmethods", "auth-ver", "auth-ulen0", "auth-badpass",
+	"auth-baduser", "auth-len", "req-ver", "req-cmd", "req-rsv",
+	"req-atyp", "req-namelen0", "req-namebad", "req-namelen", "trunc",
+};
+
+enum cut_how { CUT_CLOSE, CUT_RESET, CUT_HALF };
+static const char *const cut_name[] = { "close", "reset", "half-close" };
+
+#define MSG_GREET	0
+#define MSG_AUTH	1
+#define MSG_REQ		2
+#define EARLY_MAX	2048
+
+struct script {
+	const struct hx_world	*w;
+	struct hx_result	*res;
+	struct hx_rng		 rng;
+	int			 v6;		/* over the ::1 listener */
+	char			 src[48];	/* our source address */
+	const char		*gw_host;
+	int			 userpass;	/* X'02' offered (and chosen) */
+	uint8_t			 cmd;
+	int			 dest;
+	char			 host[64];	/* the request's DST */
+	uint16_t		 port;
+	int			 fault;
+	int			 desync;
+	int			 pipelined;
+	int			 max_chunks;
+	/* The handshake: greeting, login (or empty), request. */
+	uint8_t			 msg[3][SOCKS5_USERPASS_MAX + 8];
+	size_t			 mlen[3];
+	size_t			 total;		/* of the three */
+	/* Disconnect after cut bytes of the handshake (cut < total). */
+	int			 has_cut;
+	size_t			 cut;
+	int			 cut_how;
+	/* Bytes pipelined after the request, for the relay. */
+	uint8_t			 early[EARLY_MAX];
+	size_t			 elen;
+	int			 expect;	/* reply code if well-formed */
+	int			 udp;		/* our UDP socket, or -1 */
+	int			 fd;
+};
+
+static void
+fail(struct script *s, const char *fmt, ...) __attribute__((format(printf,
+    2, 3)));
+static void
+fail(struct script *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (s->res->failed)
+		return;		/* the first failure is the one to see */
+	s->res->failed = 1;
+	va_start(ap, fmt);
+	vsnprintf(s->res->why, sizeof(s->res->why), fmt, ap);
+	va_end(ap);
+}
+
+static void
+stat(struct script *s, enum hx_stat k)
+{
+	s->res->stat[k]++;
+}
+
+/* How long a step may take before it counts as a hang. */
+static int
+step_ms(const struct script *s)
+{
+	return s->w->handshake_ms + s->w->slack_ms;
+}
+
+/* The longest a gateway may take to close after a fault or a stall. */
+static int
+close_ms(const struct script *s)
+{
+	return s->w->handshake_ms + s->w->bind_ms + s->w->slack_ms;
+}
+
+static void
+fill_random(struct script *s, uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)hx_rng_next(&s->rng);
+}
+
+/* Where dest d is, and what a well-formed CONNECT there gets. */
+static void
+dest_of(struct script *s, int d)
+{
+	static const struct {
+		const char	*host;
+		int		 rep;
+	} t[D_MAX] = {
+		[D_ECHO4] = { "127.0.0.1", SOCKS5_REP_SUCCEEDED },
+		[D_ECHO6] = { "::1", SOCKS5_REP_SUCCEEDED },
+		[D_NAME4] = { H_NAME_V4, SOCKS5_REP_SUCCEEDED },
+		[D_NAME6] = { H_NAME_V6, SOCKS5_REP_SUCCEEDED },
+		[D_CLOSED4] = { "127.0.0.1", SOCKS5_REP_CONN_REFUSED },
+		[D_CLOSED6] = { "::1", SOCKS5_REP_CONN_REFUSED },
+		[D_BLOCK_ADDR] = { HX_BLOCKED_ADDR, SOCKS5_REP_NOT_ALLOWED },
+		[D_BLOCK_NAME] = { HX_BLOCKED_NAME, SOCKS5_REP_NOT_ALLOWED },
+		[D_UNKNOWN] = { HX_UNKNOWN_NAME, SOCKS5_REP_HOST_UNREACHABLE },
+		[D_NOROUTE4] = { HX_NOROUTE4, SOCKS5_REP_NET_UNREACHABLE },
+		[D_NOROUTE6] = { HX_NOROUTE6, SOCKS5_REP_NET_UNREACHABLE },
+	};
+
+	s->dest = d;
+	snprintf(s->host, sizeof(s->host), "%s", t[d].host);
+	s->expect = t[d].rep;
+	switch (d) {
+	case D_ECHO6: case D_NAME6:
+		s->port = s->w->echo6_port;
+		break;
+	case D_CLOSED4: case D_CLOSED6:
+		s->port = s->w->closed_port;
+		break;
+	default:
+		s->port = s->w->echo4_port;
+		break;
+	}
+}
+
+/* The greeting: the methods offered, maybe with others around them. */
+static void
+plan_greeting(struct script *s)
+{
+	/* Never X'05' among the others: a stray VER would hide a desync. */
+	static const uint8_t	others[] = { 0x01, 0x03, 0x7f, 0x80, 0xfe };
+	uint8_t			m[16], *g = s->msg[MSG_GREET];
+	size_t			n = 0, extra = hx_rng_below(&s->rng, 4);
+
+	for (size_t i = 0; i < extra; i++)
+		m[n++] = others[hx_rng_below(&s->rng, sizeof(others))];
+	if (s->fault != F_GREET_NOMETHOD) {
+		if (s->userpass)
+			m[n++] = SOCKS5_METHOD_USERPASS;
+		if (!s->userpass || hx_rng_chance(&s->rng, 50))
+			m[n++] = SOCKS5_METHOD_NONE;
+	}
+	if (n == 0)
+		m[n++] = others[0];
+	/* Shuffle, so the chosen method is not always last. */
+	for (size_t i = n; i > 1; i--) {
+		size_t j = hx_rng_below(&s->rng, (unsigned int)i);
+		uint8_t t = m[i - 1];
+		m[i - 1] = m[j];
+		m[j] = t;
+	}
+	g[0] = SOCKS5_VERSION;
+	g[1] = (uint8_t)n;
+	memcpy(g + 2, m, n);
+	s->mlen[MSG_GREET] = 2 + n;
+	switch (s->fault) {
+	case F_GREET_VER:
+		g[0] = (uint8_t)(6 + hx_rng_below(&s->rng, 250));
+		break;
+	case F_GREET_NMETHODS0:
+		g[1] = 0;
+		s->mlen[MSG_GREET] = 2;
+		break;
+	case F_GREET_NMETHODS:
+		/* Shorter or longer by 1..3, never 0, never the same. */
+		g[1] = (uint8_t)(n + 1 + hx_rng_below(&s->rng, 3));
+		if (n > 1 && hx_rng_chance(&s->rng, 50))
+			g[1] = (uint8_t)(1 + hx_rng_below(&s->rng,
+			    (unsigned int)n - 1));
+		break;
+	}
+}
+
+static void
+plan_login(struct script *s)
+{
+	uint8_t		*a = s->msg[MSG_AUTH];
+	const char	*user = HX_USER, *pass = HX_PASS;
+	size_t		 ul, pl, n = 0;
+
+	s->mlen[MSG_AUTH] = 0;
+	if (!s->userpass)
+		return;
+	if (s->fault == F_AUTH_BADPASS)
+		pass = hx_rng_chance(&s->rng, 50) ? "" : "monkey wrenc";
+	if (s->fault == F_AUTH_BADUSER)
+		user = hx_rng_chance(&s->rng, 50) ? "chaoss" : "Chaos";
+	ul = strlen(user);
+	pl = strlen(pass);
+	a[n++] = SOCKS5_AUTH_VERSION;
+	if (s->fault == F_AUTH_ULEN0) {
+		a[n++] = 0;
+	} else {
+		a[n++] = (uint8_t)ul;
+		memcpy(a + n, user, ul);
+		n += ul;
+	}
+	a[n++] = (uint8_t)pl;
+	memcpy(a + n, pass, pl);
+	n += pl;
+	s->mlen[MSG_AUTH] = n;
+	if (s->fault == F_AUTH_VER)
+		a[0] = (uint8_t)(hx_rng_chance(&s->rng, 30) ? 5 :
+		    2 + hx_rng_below(&s->rng, 250));
+	if (s->fault == F_AUTH_LEN) {
+		/* ULEN or PLEN off by 1..3 either way (never to ULEN 0). */
+		size_t	at = hx_rng_chance(&s->rng, 50) ? 1 : 2 + ul;
+		int	d = 1 + (int)hx_rng_below(&s->rng, 3);
+		if (hx_rng_chance(&s->rng, 50) && a[at] > d + (at == 1))
+			d = -d;
+		a[at] = (uint8_t)(a[at] + d);
+	}
+}
+
+static void
+plan_request(struct script *s)
+{
+	struct socks5_addr	 dst;
+	uint8_t			*r = s->msg[MSG_REQ];
+	int			 len;
+	size_t			 nl;
+
+	/* BIND and UDP name their own DST: the peer, or our UDP socket. */
+	h_dst(&dst, s->host, s->port);
+	if (s->fault == F_REQ_NAMELEN0 || s->fault == F_REQ_NAMEBAD ||
+	    s->fault == F_REQ_NAMELEN) {
+		dst.atyp = SOCKS5_ATYP_DOMAIN;
+		snprintf(dst.name, sizeof(dst.name), "%s", H_NAME_V4);
+	}
+	len = socks5_encode_request(r, sizeof(s->msg[MSG_REQ]), s->cmd, &dst);
+	s->mlen[MSG_REQ] = len > 0 ? (size_t)len : 0;
+	nl = r[4];
+	switch (s->fault) {
+	case F_REQ_VER:
+		r[0] = (uint8_t)(hx_rng_chance(&s->rng, 30) ? 4 :
+		    6 + hx_rng_below(&s->rng, 250));
+		break;
+	case F_REQ_CMD:
+		r[1] = (uint8_t)(hx_rng_chance(&s->rng, 30) ? 0 :
+		    4 + hx_rng_below(&s->rng, 252));
+		break;
+	case F_REQ_RSV:
+		r[2] = (uint8_t)(1 + hx_rng_below(&s->rng, 255));
+		break;
+	case F_REQ_ATYP: {
+		static const uint8_t bad[] = { 0, 2, 5, 6, 0x7f, 0xff };
+		r[3] = bad[hx_rng_below(&s->rng, sizeof(bad))];
+		break;
+	}
+	case F_REQ_NAMELEN0:
+		/* VER CMD RSV ATYP LEN=0 PORT */
+		r[4] = 0;
+		r[5] = r[5 + nl];
+		r[6] = r[6 + nl];
+		s->mlen[MSG_REQ] = 7;
+		break;
+	case F_REQ_NAMEBAD: {
+		/* A NUL, a blank, a slash or a byte past ASCII in the name. */
+		static const uint8_t bad[] = { 0x00, ' ', '/', 0xff, '\n' };
+		r[5 + hx_rng_below(&s->rng, (unsigned int)nl)] =
+		    bad[hx_rng_below(&s->rng, sizeof(bad))];
+		break;
+	}
+	case F_REQ_NAMELEN:
+		/*
+		 * Longer: the name swallows the port and waits for more (or
+		 * meets a byte no name has). Shorter makes a request for
+		 * another name, well-formed: only for CONNECT, where no
+		 * prefix of H_NAME_V4 resolves (a UDP ASSOCIATE would rightly
+		 * succeed).
+		 */
+		r[4] = (uint8_t)(nl + 1 + hx_rng_below(&s->rng, 3));
+		if (s->cmd == SOCKS5_CMD_CONNECT && hx_rng_chance(&s->rng, 50))
+			r[4] = (uint8_t)(1 + hx_rng_below(&s->rng,
+			    (unsigned int)nl - 1));
+		break;
+	}
+}
+
+static void
+plan_command(struct script *s)
+{
+	unsigned int	k = hx_rng_below(&s->rng, 100);
+
+	s->udp = -1;
+	if (k < 78) {
+		s->cmd = SOCKS5_CMD_CONNECT;
+		dest_of(s, (int)hx_rng_below(&s->rng, D_MAX));
+	} else if (k < 90) {
+		/* The expected peer: either family, or a blocked one. */
+		s->cmd = SOCKS5_CMD_BIND;
+		k = hx_rng_below(&s->rng, 10);
+		snprintf(s->host, sizeof(s->host), "%s", k < 5 ? "127.0.0.1" :
+		    k < 9 ? "::1" : HX_BLOCKED_ADDR);
+		s->port = 0;
+		s->expect = k < 9 ? SOCKS5_REP_SUCCEEDED :
+		    SOCKS5_REP_NOT_ALLOWED;
+	} else {
+		/* DST our UDP socket, or the wildcard: "my address". */
+		s->cmd = SOCKS5_CMD_UDP;
+		s->udp = hc_udp_socket(s->src);
+		if (hx_rng_chance(&s->rng, 50)) {
+			snprintf(s->host, sizeof(s->host), "%s", s->src);
+			s->port = s->udp >= 0 ? hc_local_port(s->udp) : 0;
+		} else {
+			snprintf(s->host, sizeof(s->host), "%s", s->v6 ? "::" :
+			    "0.0.0.0");
+			s->port = 0;
+		}
+		s->expect = SOCKS5_REP_SUCCEEDED;
+	}
+}
+
+static void
+plan_fault(struct script *s)
+{
+	static const int	greet[] = { F_GREET_VER, F_GREET_NMETHODS0,
+				    F_GREET_NOMETHOD, F_GREET_NMETHODS };
+	static const int	auth[] = { F_AUTH_VER, F_AUTH_ULEN0,
+				    F_AUTH_BADPASS, F_AUTH_BADUSER, F_AUTH_LEN };
+	static const int	req[] = { F_REQ_VER, F_REQ_CMD, F_REQ_RSV,
+				    F_REQ_ATYP, F_REQ_NAMELEN0, F_REQ_NAMEBAD,
+				    F_REQ_NAMELEN };
+	unsigned int		k = hx_rng_below(&s->rng, 100);
+
+	s->fault = F_NONE;
+	if (k < 50)
+		return;
+	if (k < 56)
+		s->fault = F_TRUNC;
+	else if (k < 68)
+		s->fault = greet[hx_rng_below(&s->rng, 4)];
+	else if (k < 80 && s->userpass)
+		s->fault = auth[hx_rng_below(&s->rng, 5)];
+	else if (k < 80)
+		s->fault = F_NONE;
+	else
+		s->fault = req[hx_rng_below(&s->rng, 7)];
+	s->desync = s->fault == F_GREET_NMETHODS || s->fault == F_AUTH_LEN ||
+	    s->fault == F_REQ_NAMELEN;
+}
+
+/* Draws the whole script from the seed. */
+static void
+plan(struct script *s)
+{
+	struct hx_rng	*r = &s->rng;
+
+	s->v6 = hx_rng_chance(r, 30);
+	if (s->v6)
+		snprintf(s->src, sizeof(s->src), "::1");
+	else	/* Failed logins are slowed per source: spread them. */
+		snprintf(s->src, sizeof(s->src), "127.0.0.%u",
+		    1 + hx_rng_below(r, 8));
+	s->gw_host = s->v6 ? "::1" : "127.0.0.1";
+	s->userpass = hx_rng_chance(r, 50);
+	plan_command(s);
+	plan_fault(s);
+	plan_greeting(s);
+	plan_login(s);
+	plan_request(s);
+	s->total = s->mlen[0] + s->mlen[1] + s->mlen[2];
+	s->pipelined = hx_rng_chance(r, 35);
+	s->max_chunks = 1 + (int)hx_rng_below(r, hx_rng_chance(r, 20) ? 24 : 4);
+	s->has_cut = s->fault == F_TRUNC || hx_rng_chance(r, 20);
+	s->cut = hx_rng_below(r, (unsigned int)s->total);
+	s->cut_how = (int)hx_rng_below(r, 3);
+	/* Data after the request (not after a desync: it would be framed). */
+	s->elen = 0;
+	if (s->cmd == SOCKS5_CMD_CONNECT && !s->desync &&
+	    hx_rng_chance(r, 40)) {
+		s->elen = 1 + hx_rng_below(r, hx_rng_chance(r, 50) ? 16 :
+		    EARLY_MAX);
+		fill_random(s, s->early, s->elen);
+	}
+	snprintf(s->res->plan, sizeof(s->res->plan),
+	    "src=%s gw=%s %s cmd=%u dst=%s:%u fault=%s %s chunks<=%d cut=%s "
+	    "early=%zu", s->src, s->gw_host, s->userpass ? "userpass" : "none",
+	    s->cmd, s->host, s->port, fault_name[s->fault],
+	    s->pipelined ? "pipelined" : "lock-step", s->max_chunks,
+	    !s->has_cut ? "-" : s->fault == F_TRUNC ? "stall" :
+	    cut_name[s->cut_how], s->elen);
+	if (s->has_cut && s->fault != F_TRUNC) {
+		size_t l = strlen(s->res->plan);
+		snprintf(s->res->plan + l, sizeof(s->res->plan) - l, "@%zu/%zu",
+		    s->cut, s->total);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* sending                                                            */
+
+/*
+ * Sends buf in 1..max_chunks pieces with short pauses, so the gateway
+ * sees a message split at random points. Returns 0, or -1 when the
+ * gateway closed on us.
+ */
+static int
+send_split(struct script *s, const uint8_t *buf, size_t len)
+{
+	unsigned int	n = 1 + hx_rng_below(&s->rng,
+			    (unsigned int)s->max_chunks);
+	ssize_t		w;
+
+	while (len > 0) {
+		size_t piece = n <= 1 ? len : 1 + hx_rng_below(&s->rng,
+		    (unsigned int)(len < 4096 ? len : 4096));
+		if (piece > len)
+			piece = len;
+		while (piece > 0) {
+			w = send(s->fd, buf, piece, MSG_NOSIGNAL);
+			if (w == -1 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -1;
+			buf += w;
+			len -= (size_t)w;
+			piece -= (size_t)w;
+		}
+		if (n > 1)
+			n--;
+		if (len > 0) {
+			unsigned int k = hx_rng_below(&s->rng, 100);
+			if (k < 5)
+				h_sleep_ms(10 + (int)hx_rng_below(&s->rng, 15));
+			else if (k < 50)
+				h_sleep_ms((int)hx_rng_below(&s->rng, 3));
+		}
+	}
+	return 0;
+}
+
+/* Ends our side as the plan says: close, reset or half-close. */
+static void
+disconnect(struct script *s, int how)
+{
+	if (how == CUT_RESET) {
+		stat(s, HX_ST_RESET);
+		hh_reset(s->fd);
+		s->fd = -1;
+	} else if (how == CUT_CLOSE) {
+		close(s->fd);
+		s->fd = -1;
+	} else {
+		stat(s, HX_ST_HALFCLOSE);
+		shutdown(s->fd, SHUT_WR);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* the oracles of the handshake                                       */
+
+/* The gateway must close now, without a byte more. */
+static int
+expect_silent_close(struct script *s, const char *what)
+{
+	size_t	extra = 0;
+
+	if (hx_wait_eof(s->fd, close_ms(s), &extra) != 0)
+		fail(s, "%s: not closed within %d ms", what, close_ms(s));
+	else if (extra > 0)
+		fail(s, "%s: %zu bytes instead of a close", what, extra);
+	else
+		stat(s, HX_ST_CLOSED);
+	return -1;
+}
+
+/*
+ * Reads the two-byte answer to the greeting or the login. Returns 0
+ * when it is want0 want1 and the script goes on, -1 when it ended
+ * (a failure noted if it was not allowed).
+ */
+static int
+expect_pair(struct script *s, const char *what, uint8_t want0, uint8_t want1,
+    int fault_answer, uint8_t bad1)
+{
+	uint8_t	b[2];
+	size_t	got = 0;
+	int	rc = hx_read(s->fd, b, 2, step_ms(s), &got);
+
+	if (rc == HX_TIMEOUT) {
+		fail(s, "%s: no answer within %d ms (%zu bytes)", what,
+		    step_ms(s), got);
+		return -1;
+	}
+	if (rc == HX_EOF) {
+		if (!fault_answer)
+			fail(s, "%s: closed (%zu bytes) where %02x %02x was due",
+			    what, got, want0, want1);
+		else
+			stat(s, HX_ST_CLOSED);
+		return -1;
+	}
+	if (!fault_answer) {
+		if (b[0] != want0 || b[1] != want1)
+			fail(s, "%s: %02x %02x, not %02x %02x", what, b[0],
+			    b[1], want0, want1);
+		return s->res->failed ? -1 : 0;
+	}
+	/* A refusal: the answer it must be, then a close. */
+	if (b[0] != want0 || b[1] != bad1) {
+		fail(s, "%s: %02x %02x, not %02x %02x or a close", what, b[0],
+		    b[1], want0, bad1);
+		return -1;
+	}
+	stat(s, HX_ST_REPFAIL);
+	expect_silent_close(s, what);
+	return -1;
+}
+
+static int
+check_greeting(struct script *s)
+{
+	uint8_t	m = s->userpass ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
+
+	switch (s->fault) {
+	case F_GREET_VER:
+		return expect_silent_close(s, "greeting with bad VER");
+	case F_GREET_NMETHODS0:
+	case F_GREET_NOMETHOD:
+		return expect_pair(s, "greeting without a usable method", 5, 0,
+		    1, SOCKS5_METHOD_REFUSED);
+	default:
+		return expect_pair(s, "method choice", 5, m, 0, 0);
+	}
+}
+
+static int
+check_login(struct script *s)
+{
+	switch (s->fault) {
+	case F_AUTH_VER:
+		return expect_silent_close(s, "login with bad VER");
+	case F_AUTH_ULEN0:
+	case F_AUTH_BADPASS:
+	case F_AUTH_BADUSER:
+		return expect_pair(s, "bad login", 1, 0, 1, 1);
+	default:
+		if (expect_pair(s, "login", 1, 0, 0, 0) == -1)
+			return -1;
+		stat(s, HX_ST_AUTH);
+		return 0;
+	}
+}
+
+/* The reply a faulty request must get instead of a close, or -1. */
+static int
+fault_rep(int fault)
+{
+	switch (fault) {
+	case F_REQ_CMD:
+		return SOCKS5_REP_CMD_UNSUPPORTED;
+	case F_REQ_ATYP:
+		return SOCKS5_REP_ATYP_UNSUPPORTED;
+	case F_REQ_RSV:
+	case F_REQ_NAMELEN0:
+	case F_REQ_NAMEBAD:
+		return SOCKS5_REP_GENERAL_FAILURE;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Reads the reply to the request: 0 when it is success as expected
+ * (the relay follows), -1 when the script ended.
+ */
+static int
+check_reply(struct script *s, struct socks5_reply *rp)
+{
+	int	rep, want = fault_rep(s->fault);
+
+	if (s->fault == F_REQ_VER)
+		return expect_silent_close(s, "request with bad VER");
+	rep = hx_read_reply(s->fd, rp, step_ms(s));
+	if (rep == HX_TIMEOUT) {
+		fail(s, "request: no reply within %d ms", step_ms(s));
+		return -1;
+	}
+	if (rep == HX_GARBAGE) {
+		fail(s, "request: the reply does not parse");
+		return -1;
+	}
+	if (rep == HX_EOF && want == -1 && s->elen > 0 &&
+	    s->expect != SOCKS5_REP_SUCCEEDED && !s->w->strict) {
+		/*
+		 * Known gatewayd bug (it_chaos.c's regression test): it
+		 * closes with our data after the request unread, so the
+		 * kernel resets and our copy of its reply is thrown away.
+		 */
+		stat(s, HX_ST_LOSTREPLY);
+		return -1;
+	}
+	if (rep == HX_EOF) {
+		if (want == -1)
+			fail(s, "request: closed where X'%02x' was due",
+			    s->expect);
+		else
+			stat(s, HX_ST_CLOSED);
+		return -1;
+	}
+	if (want == -1)
+		want = s->expect;
+	if (rep != want) {
+		fail(s, "request: X'%02x', not X'%02x'", rep, want);
+		return -1;
+	}
+	if (rep == SOCKS5_REP_SUCCEEDED) {
+		stat(s, HX_ST_REP0);
+		return 0;
+	}
+	stat(s, HX_ST_REPFAIL);
+	/* RFC 1928 section 6: a failure reply is followed by a close. */
+	if (hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
+		fail(s, "request: X'%02x' but not closed within %d ms", rep,
+		    close_ms(s));
+	return -1;
+}
+
+/* The answer to message i; 0 to go on, -1 when the script ended. */
+static int
+check_message(struct script *s, int i, struct socks5_reply *rp)
+{
+	if (i == MSG_GREET)
+		return check_greeting(s);
+	if (i == MSG_AUTH)
+		return check_login(s);
+	return check_reply(s, rp);
+}
+
+/* The message the fault is in; -1 for none (or a truncation). */
+static int
+fault_msg(const struct script *s)
+{
+	if (s->fault == F_NONE || s->fault == F_TRUNC)
+		return -1;
+	if (s->fault >= F_GREET_VER && s->fault <= F_GREET_NMETHODS)
+		return MSG_GREET;
+	if (s->fault >= F_AUTH_VER && s->fault <= F_AUTH_LEN)
+		return MSG_AUTH;
+	return MSG_REQ;
+}
+
+/* A message the gateway cannot frame: all we ask is a close, in time. */
+static void
+desync_tail(struct script *s, size_t from)
+{
+	size_t	end = s->has_cut ? s->cut : s->total;
+	uint8_t	all[3 * sizeof(s->msg[0])];
+	size_t	n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		memcpy(all + n, s->msg[i], s->mlen[i]);
+		n += s->mlen[i];
+	}
+	if (end > from)
+		(void)send_split(s, all + from, end - from);
+	if (s->has_cut && s->cut_how != CUT_HALF) {
+		disconnect(s, s->cut_how);
+		return;
+	}
+	if (s->has_cut)
+		disconnect(s, CUT_HALF);
+	if (hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
+		fail(s, "%s: not closed within %d ms", fault_name[s->fault],
+		    close_ms(s));
+	else
+		stat(s, HX_ST_CLOSED);
+}
+
+/*
+ * The stream was cut at s->cut, inside message i: disconnect, or (a
+ * stall) wait for the gateway to give up on us at its handshake timeout.
+ */
+static void
+cut_end(struct script *s)
+{
+	size_t	extra = 0;
+
+	stat(s, HX_ST_ABORT);
+	if (s->fault == F_TRUNC) {
+		stat(s, HX_ST_STALL);
+		if (hx_wait_eof(s->fd, close_ms(s), &extra) != 0)
+			fail(s, "stalled handshake: not closed within %d ms",
+			    close_ms(s));
+		else if (extra > 0)
+			fail(s, "stalled handshake: %zu bytes of answer to "
+			    "a message not whole", extra);
+		return;
+	}
+	disconnect(s, s->cut_how);
+	if (s->cut_how == CUT_HALF &&
+	    hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
+		fail(s, "half-closed handshake: not closed within %d ms",
+		    close_ms(s));
+}
+
+/*
+ * The handshake, lock-step: each message (up to the cut) in pieces,
+ * then its answer. Returns 0 with the reply in *rp when the request
+ * succeeded and the relay follows, else -1.
+ */
+static int
+handshake_lockstep(struct script *s, struct socks5_reply *rp)
+{
+	size_t	off = 0;
+
+	for (int i = 0; i < 3; i++) {
+		size_t len = s->mlen[i];
+
+		if (len == 0)
+			continue;
+		if (s->desync && i == fault_msg(s)) {
+			desync_tail(s, off);
+			return -1;
+		}
+		if (s->has_cut && s->cut < off + len) {
+			(void)send_split(s, s->msg[i], s->cut - off);
+			cut_end(s);
+			return -1;
+		}
+		/*
+		 * A send may fail when the gateway has closed, rightly
+		 * (after a failure reply to the request, say, with our data
+		 * after it unread): the answers it sent first decide.
+		 */
+		(void)send_split(s, s->msg[i], len);
+		if (i == MSG_REQ && s->elen > 0)
+			(void)send_split(s, s->early, s->elen);
+		off += len;
+		if (check_message(s, i, rp) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The handshake, pipelined: everything at once, then the answers. */
+static int
+handshake_pipelined(struct script *s, struct socks5_reply *rp)
+{
+	uint8_t	all[3 * sizeof(s->msg[0]) + EARLY_MAX];
+	size_t	n = 0;
+
+	stat(s, HX_ST_PIPELINED);
+	if (s->desync) {
+		desync_tail(s, 0);
+		return -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		memcpy(all + n, s->msg[i], s->mlen[i]);
+		n += s->mlen[i];
+	}
+	if (s->has_cut) {
+		(void)send_split(s, all, s->cut);
+		/*
+		 * A stall: the messages that came whole are answered first.
+		 * A disconnect: their answers are no longer due.
+		 */
+		for (int i = 0, end = 0; s->fault == F_TRUNC && i < 3; i++) {
+			end += (int)s->mlen[i];
+			if (s->mlen[i] > 0 && (size_t)end <= s->cut &&
+			    check_message(s, i, rp) == -1)
+				return -1;
+		}
+		cut_end(s);
+		return -1;
+	}
+	memcpy(all + n, s->early, s->elen);
+	n += s->elen;
+	/*
+	 * The gateway may close before it has read it all (a fault, a
+	 * failure reply): the answers it sent first decide.
+	 */
+	(void)send_split(s, all, n);
+	for (int i = 0; i < 3; i++)
+		if (s->mlen[i] > 0 && check_message(s, i, rp) == -1)
+			return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* the relays                                                         */
+
+/* Sends len random bytes in pieces and expects them back, in order. */
+static int
+echo_round(struct script *s, size_t len)
+{
+	uint8_t	*out = malloc(len), *in = malloc(len);
+	size_t	 got = 0;
+	int	 rc = -1;
+
+	if (out == NULL || in == NULL) {
+		fail(s, "out of memory");
+		goto done;
+	}
+	fill_random(s, out, len);
+	if (send_split(s, out, len) == -1) {
+		fail(s, "relay: send of %zu bytes failed", len);
+		goto done;
+	}
+	if (hx_read(s->fd, in, len, s->w->slack_ms + 5000, &got) != (int)len)
+		fail(s, "relay: %zu of %zu bytes came back", got, len);
+	else if (memcmp(in, out, len) != 0)
+		fail(s, "relay: %zu bytes came back, not the same", len);
+	else
+		rc = 0;
+done:
+	free(out);
+	free(in);
+	return rc;
+}
+
+/* The relay of a CONNECT to an echo server. */
+static void
+relay_connect(struct script *s)
+{
+	uint8_t		back[EARLY_MAX];
+	size_t		got = 0;
+	unsigned int	rounds = hx_rng_below(&s->rng, 4), k;
+
+	if (s->elen > 0) {
+		if (hx_read(s->fd, back, s->elen, s->w->slack_ms + 5000, &got)
+		    != (int)s->elen) {
+			fail(s, "relay: %zu of %zu pipelined bytes came back",
+			    got, s->elen);
+			return;
+		}
+		if (memcmp(back, s->early, s->elen) != 0) {
+			fail(s, "relay: the pipelined bytes came back changed");
+			return;
+		}
+	}
+	for (unsigned int i = 0; i < rounds; i++) {
+		size_t len = 1 + hx_rng_below(&s->rng,
+		    hx_rng_chance(&s->rng, 10) ? 65536 : 4096);
+
+		if (hx_rng_chance(&s->rng, 10)) {
+			/* Cut off mid-relay, data in flight both ways. */
+			uint8_t junk[512];
+			fill_random(s, junk, sizeof(junk));
+			(void)send_split(s, junk, 1 + hx_rng_below(&s->rng,
+			    sizeof(junk)));
+			stat(s, HX_ST_MIDRELAY);
+			disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET :
+			    CUT_CLOSE);
+			return;
+		}
+		if (echo_round(s, len) == -1)
+			return;
+	}
+	if (s->elen > 0 || rounds > 0)
+		stat(s, HX_ST_RELAYED);
+	k = hx_rng_below(&s->rng, 10);
+	if (k < 4) {
+		/* Half-close: the echo server finishes and closes. */
+		size_t extra = 0;
+		disconnect(s, CUT_HALF);
+		if (hx_wait_eof(s->fd, s->w->slack_ms + 5000, &extra) != 0)
+			fail(s, "relay: no EOF after our half-close");
+		else if (extra > 0)
+			fail(s, "relay: %zu bytes more than we sent", extra);
+	} else
+		disconnect(s, k < 7 ? CUT_CLOSE : CUT_RESET);
+}
+
+/* Connects to a sockaddr from a literal source within timeout_ms. */
+static int
+connect_sa(const char *src, const struct sockaddr_storage *to, int timeout_ms)
+{
+	char		host[64];
+	uint16_t	port;
+
+	if (to->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)to;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const void *)to;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+	}
+	return hh_connect_from(src, host, port, timeout_ms);
+}
+
+/* Moves len random bytes from fd a to fd b and checks them. */
+static int
+pass_bytes(struct script *s, int a, int b, const char *dir)
+{
+	uint8_t	out[2048], in[2048];
+	size_t	len = 1 + hx_rng_below(&s->rng, sizeof(out)), got = 0;
+
+	fill_random(s, out, len);
+	if (h_send_all(a, out, len) == -1 ||
+	    hx_read(b, in, len, s->w->slack_ms + 5000, &got) != (int)len ||
+	    memcmp(in, out, len) != 0) {
+		fail(s, "bind relay %s: %zu of %zu bytes came through", dir,
+		    got, len);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the first reply of a BIND: a peer comes, or not. */
+static void
+relay_bind(struct script *s, const struct socks5_reply *first)
+{
+	struct sockaddr_storage	to;
+	struct socks5_reply	second;
+	socklen_t		len;
+	unsigned int		k = hx_rng_below(&s->rng, 100);
+	int			peer, wrong, rep;
+
+	if (hc_bnd(&first->bnd, s->gw_host, &to, &len) == -1 ||
+	    first->bnd.port == 0) {
+		fail(s, "bind: the first reply names no address");
+		return;
+	}
+	if (k < 15) {
+		/* Leave while the gateway waits for the peer. */
+		h_sleep_ms((int)hx_rng_below(&s->rng, 20));
+		stat(s, HX_ST_MIDRELAY);
+		disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET :
+		    CUT_CLOSE);
+		return;
+	}
+	if (k < 20) {
+		/* No peer: X'06' at the bind timeout. */
+		rep = hx_read_reply(s->fd, &second, s->w->bind_ms +
+		    s->w->slack_ms);
+		if (rep != SOCKS5_REP_TTL_EXPIRED)
+			fail(s, "bind without a peer: %d, not X'06'", rep);
+		else if (hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
+			fail(s, "bind timed out but not closed");
+		return;
+	}
+	if (k < 30 && strcmp(s->host, "127.0.0.1") == 0) {
+		/* A peer from another address is turned away. */
+		wrong = connect_sa("127.0.0.2", &to, s->w->slack_ms + 2000);
+		if (wrong >= 0) {
+			if (hx_wait_eof(wrong, s->w->slack_ms + 5000, NULL) != 0)
+				fail(s, "bind: a peer from 127.0.0.2 was kept");
+			close(wrong);
+		}
+		if (s->res->failed)
+			return;
+	}
+	peer = connect_sa(s->host, &to, s->w->slack_ms + 2000);
+	if (peer == -1) {
+		fail(s, "bind: the peer could not connect");
+		return;
+	}
+	rep = hx_read_reply(s->fd, &second, s->w->slack_ms + 5000);
+	if (rep != SOCKS5_REP_SUCCEEDED) {
+		fail(s, "bind: second reply %d, not X'00'", rep);
+	} else if (pass_bytes(s, s->fd, peer, "up") == 0 &&
+	    pass_bytes(s, peer, s->fd, "down") == 0) {
+		stat(s, HX_ST_BIND);
+		/* Either end leaves; the other must see it. */
+		if (hx_rng_chance(&s->rng, 50)) {
+			close(peer);
+			peer = -1;
+			if (hx_wait_eof(s->fd, s->w->slack_ms + 5000, NULL)
+			    != 0)
+				fail(s, "bind: the peer left, the client "
+				    "not told");
+		} else {
+			disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET :
+			    CUT_CLOSE);
+			if (hx_wait_eof(peer, s->w->slack_ms + 5000, NULL) != 0)
+				fail(s, "bind: the client left, the peer "
+				    "not told");
+		}
+	}
+	if (peer >= 0)
+		close(peer);
+}
+
+/* One datagram through the relay and back, a few tries (UDP may drop). */
+static int
+udp_round(struct script *s, const struct sockaddr_storage *relay)
+{
+	struct socks5_addr	dst, from;
+	uint8_t			out[512];
+	char			in[600];
+	size_t			len = 1 + hx_rng_below(&s->rng, sizeof(out));
+	ssize_t			n;
+
+	fill_random(s, out, len);
+	h_dst(&dst, "127.0.0.1", s->w->udp4_port);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (hc_udp_send(s->udp, relay, 0, &dst, out, len) == -1) {
+			fail(s, "udp: send failed");
+			return -1;
+		}
+		n = hc_udp_recv(s->udp, &from, in, sizeof(in),
+		    s->w->slack_ms + 1000);
+		if (n == (ssize_t)len && memcmp(in, out, len) == 0)
+			return 0;
+	}
+	fail(s, "udp: %zu bytes did not come back in 3 tries", len);
+	return -1;
+}
+
+/* After the reply of a UDP ASSOCIATE: datagrams, then the end of it. */
+static void
+relay_udp(struct script *s, const struct socks5_reply *r)
+{
+	struct sockaddr_storage	relay;
+	struct socks5_addr	dst;
+	socklen_t		len;
+	unsigned int		n = hx_rng_below(&s->rng, 4);
+
+	if (s->udp < 0) {
+		fail(s, "udp: no socket of ours");
+		return;
+	}
+	if (hc_bnd(&r->bnd, s->gw_host, &relay, &len) == -1 ||
+	    r->bnd.port == 0) {
+		fail(s, "udp: the reply names no relay");
+		return;
+	}
+	if (hx_rng_chance(&s->rng, 30)) {
+		/* A fragment, which the relay drops (RFC 1928 section 7). */
+		h_dst(&dst, "127.0.0.1", s->w->udp4_port);
+		(void)hc_udp_send(s->udp, &relay, 1, &dst, "frag", 4);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		if (udp_round(s, &relay) == -1)
+			return;
+	if (n > 0)
+		stat(s, HX_ST_UDP);
+	disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET : CUT_CLOSE);
+}
+
+/* ---------------------------------------------------------------- */
+
+void
+hx_script_run(const struct hx_world *w, uint64_t seed, struct hx_result *res)
+{
+	struct script		s;
+	struct socks5_reply	rp;
+	struct timeval		tv = { (w->slack_ms + 5000) / 1000, 0 };
+	int			one = 1, rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&s, 0, sizeof(s));
+	s.w = w;
+	s.res = res;
+	s.fd = -1;
+	hx_rng_seed(&s.rng, seed);
+	plan(&s);
+	stat(&s, HX_ST_SCRIPTS);
+	if (s.fault != F_NONE && s.fault != F_TRUNC)
+		stat(&s, HX_ST_FAULT);
+	else if (!s.has_cut)
+		stat(&s, HX_ST_VALID);
+	s.fd = hh_connect_from(s.src, s.gw_host, s.v6 ? w->gw6_port :
+	    w->gw4_port, w->slack_ms + 5000);
+	if (s.fd == -1) {
+		fail(&s, "cannot connect to the gateway: %s", strerror(errno));
+		goto out;
+	}
+	/* Every piece its own segment: the split points are real. */
+	setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A wedged gateway must not hold a send of ours for ever. */
+	setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(&rp, 0, sizeof(rp));
+	rc = s.pipelined ? handshake_pipelined(&s, &rp) :
+	    handshake_lockstep(&s, &rp);
+	if (rc == 0 && !res->failed) {
+		if (s.cmd == SOCKS5_CMD_CONNECT)
+			relay_connect(&s);
+		else if (s.cmd == SOCKS5_CMD_BIND)
+			relay_bind(&s, &rp);
+		else
+			relay_udp(&s, &rp);
+	}
+out:
+	if (s.fd >= 0)
+		close(s.fd);
+	if (s.udp >= 0)
+		close(s.udp);
+}
