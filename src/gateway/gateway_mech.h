@@ -364,6 +364,8 @@ struct session {
 	uint8_t			*in;		/* SESSION_INBUF bytes, for the
 						   handshake; NULL once relaying */
 	size_t			 inlen;
+	int			 spoke;		/* wrote to the client since it
+						   last sent: poll first */
 
 	uint8_t			 method;
 	char			 user[256];	/* "": not authenticated */

@@ -148,7 +148,12 @@ session_fill(struct session *s)
 		return -1;
 	}
 	for (;;) {
-		n = recv(s->cfd, s->in + s->inlen, SESSION_INBUF - s->inlen, 0);
+		/*
+		 * A client that waits for our answer cannot have sent more
+		 * since: wait before reading rather than read into EAGAIN.
+		 */
+		n = s->spoke ? -1 : recv(s->cfd, s->in + s->inlen,
+		    SESSION_INBUF - s->inlen, 0);
 		if (n > 0) {
 			s->inlen += (size_t)n;
 			return 0;
@@ -157,10 +162,11 @@ session_fill(struct session *s)
 			session_fail(s, "client closed during handshake", 0);
 			return -1;
 		}
-		if (errno != EAGAIN && errno != EINTR) {
+		if (!s->spoke && errno != EAGAIN && errno != EINTR) {
 			session_fail(s, "client read error", errno);
 			return -1;
 		}
+		s->spoke = 0;
 		left = s->deadline - mech_now_ms();
 		if (left <= 0) {
 			session_fail(s, "handshake timeout", 0);
@@ -185,6 +191,7 @@ session_send(struct session *s, const uint8_t *buf, int len)
 		session_fail(s, "client write error", errno);
 		return -1;
 	}
+	s->spoke = 1;
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /*
  * it_relay.c - the relay of the real gatewayd, started without a config
  * (built-in defaults): 64 MiB each way at once checked by SHA-256,
- * half-close in both orders, many sessions at once, the idle timeout,
- * and no descriptor left behind.
+ * half-close in both orders, many sessions at once, relays that stay
+ * small holding their two sockets only, one that turns bulk after small
+ * messages, the idle timeout, and no descriptor left behind.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +198,81 @@ test_many_sessions_at_once(void **state)
 	}
 }
 
+/* One message of len bytes each way on fd, checked. */
+static void
+echo_once(int fd, size_t len, unsigned int seed)
+{
+	char	msg[512], back[512];
+	size_t	i;
+
+	assert_true(len <= sizeof(msg));
+	for (i = 0; i < len; i++)
+		msg[i] = (char)('a' + (i * 7 + seed) % 26);
+	assert_int_equal(h_send_all(fd, msg, len), 0);
+	assert_int_equal(h_recv_n(fd, back, len, H_IO_MS), (ssize_t)len);
+	assert_memory_equal(back, msg, len);
+}
+
+/*
+ * Relays whose messages never fill the relay's small buffer (each
+ * message waits for its echo, so none pile up) never take a pipe: the
+ * daemon holds exactly their two sockets each.
+ */
+static void
+test_small_relays_hold_two_descriptors_each(void **state)
+{
+	enum { N = 16 };
+	int	fds[N], base, n, i, round;
+
+	(void)state;
+	base = h_gw_fds_settle(&gw, 5000);
+	assert_int_equal(base, gw.fd_base);
+	for (i = 0; i < N; i++)
+		fds[i] = open_to(echo_port);
+	for (round = 0; round < 4; round++)
+		for (i = 0; i < N; i++)
+			echo_once(fds[i], 1 + (size_t)(i * 31 + round * 97) % 500,
+			    (unsigned int)(i + round));
+	n = h_fd_count(gw.proc.pid);
+	printf("# %d relays: gatewayd fds %d, %d before\n", N, n, base);
+	assert_int_equal(n, base + 2 * N);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	assert_int_equal(h_gw_fds_settle(&gw, 5000), gw.fd_base);
+}
+
+/*
+ * A relay that starts with small messages and then carries bulk data
+ * (read/write first, splice through a pipe that grows later): every
+ * byte arrives, checked by SHA-256, and the log counts them all.
+ */
+static void
+test_small_then_bulk_sha256(void **state)
+{
+	enum { ROUNDS = 50, MSG = 300 };
+	struct h_xfer	x = { .send_len = MEDIUM * 4, .send_seed = 9,
+			      .timeout_ms = 60000 };
+	uint8_t		want[32];
+	char		counts[64], line[128];
+	int		fd, i;
+
+	(void)state;
+	fd = open_to(echo_port);
+	for (i = 0; i < ROUNDS; i++)
+		echo_once(fd, MSG, (unsigned int)i);
+	assert_int_equal(h_xfer_run(fd, &x), 0);
+	close(fd);
+	assert_int_equal(x.sent, MEDIUM * 4);
+	assert_int_equal(x.received, MEDIUM * 4);
+	h_stream_sha256(9, MEDIUM * 4, want);
+	assert_memory_equal(x.sent_sha, want, 32);
+	assert_memory_equal(x.recv_sha, want, 32);
+	tool_done(&echo, line, sizeof(line));
+	snprintf(counts, sizeof(counts), "up=%u down=%u",
+	    ROUNDS * MSG + MEDIUM * 4, ROUNDS * MSG + MEDIUM * 4);
+	assert_true(h_log_line(gw.log, 3000, "rep=0", counts, NULL));
+}
+
 /* Its own daemon with "timeout idle 1": a quiet relay is closed. */
 static void
 test_idle_relay_is_closed(void **state)
@@ -258,6 +334,8 @@ main(void)
 		    test_half_close_by_client_answer_still_arrives),
 		cmocka_unit_test(test_half_close_by_server_client_still_sends),
 		cmocka_unit_test(test_many_sessions_at_once),
+		cmocka_unit_test(test_small_relays_hold_two_descriptors_each),
+		cmocka_unit_test(test_small_then_bulk_sha256),
 		cmocka_unit_test(test_idle_relay_is_closed),
 		cmocka_unit_test(test_no_descriptor_leak),
 		cmocka_unit_test(test_daemon_exits_zero_cleanly),
