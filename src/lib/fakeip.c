@@ -55,12 +55,18 @@ struct fakeip_table {
 
 /*
  * The process's table, made on first use from shim_conf()'s ranges.
- * The pointer is written once under pthread_once and only read after;
- * the fork handlers hold its lock across fork() so both processes get
- * a consistent table with an unlocked mutex.
+ * The pointer is written once, inside pthread_once and under
+ * fakeip_publish_lock, and only read after. The fork handlers
+ * (registered at load, fork.c) hold the publish lock and then the
+ * table's own lock across fork(), so both processes get a consistent
+ * table with an unlocked mutex, even when another thread is making
+ * the table at that moment. fakeip_fork_table is the table they
+ * locked (under the publish lock).
  */
 static struct fakeip_table *fakeip_global_table;
 static pthread_once_t fakeip_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t fakeip_publish_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fakeip_table *fakeip_fork_table;
 
 /* ------------------------------------------------------------------ */
 /* names and hashing                                                    */
@@ -497,13 +503,23 @@ fakeip_table_lookup(struct fakeip_table *t, const struct sockaddr *sa,
 static void
 fakeip_prepare(void)
 {
-	pthread_mutex_lock(&fakeip_global_table->lock);
+	pthread_mutex_lock(&fakeip_publish_lock);
+	if ((fakeip_fork_table = fakeip_global_table) != NULL)
+		pthread_mutex_lock(&fakeip_fork_table->lock);
 }
 
 static void
 fakeip_after(void)
 {
-	pthread_mutex_unlock(&fakeip_global_table->lock);
+	if (fakeip_fork_table != NULL)
+		pthread_mutex_unlock(&fakeip_fork_table->lock);
+	pthread_mutex_unlock(&fakeip_publish_lock);
+}
+
+int
+fakeip_atfork(void)
+{
+	return pthread_atfork(fakeip_prepare, fakeip_after, fakeip_after);
 }
 
 static void
@@ -514,28 +530,24 @@ fakeip_global_init(void)
 
 	if ((t = fakeip_table_new(&c->fake_v4, &c->fake_v6)) == NULL)
 		return;
-	if (pthread_atfork(fakeip_prepare, fakeip_after, fakeip_after) != 0) {
-		/* Without the handlers a fork could leave the lock held. */
-		fakeip_table_free(t);
-		return;
-	}
+	pthread_mutex_lock(&fakeip_publish_lock);
 	fakeip_global_table = t;
+	pthread_mutex_unlock(&fakeip_publish_lock);
 }
 
 /*
  * The table, or NULL when the shim is off (no gateway) or while the
  * configuration is still loading in this thread: its ranges are only
- * known once it is loaded.
+ * known once it is loaded. NULL too for a call re-entered from inside
+ * the table's making (a program's malloc that looks a name up), which
+ * cannot wait for itself (real_once).
  */
 static struct fakeip_table *
 fakeip_global(void)
 {
-	int saved = errno;
-
-	if (!shim_conf()->enabled)
+	if (!shim_conf()->enabled ||
+	    !real_once(&fakeip_once, fakeip_global_init))
 		return NULL;
-	pthread_once(&fakeip_once, fakeip_global_init);
-	errno = saved;
 	return fakeip_global_table;
 }
 

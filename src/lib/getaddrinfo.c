@@ -58,22 +58,29 @@ getaddrinfo_after(void)
 	pthread_mutex_unlock(&getaddrinfo_lock);
 }
 
-static void
-getaddrinfo_init(void)
+void
+getaddrinfo_atfork(void)
 {
-	*(void **)&getaddrinfo_real = real_symbol("getaddrinfo");
-	*(void **)&freeaddrinfo_real = real_symbol("freeaddrinfo");
 	(void)pthread_atfork(getaddrinfo_prepare, getaddrinfo_after,
 	    getaddrinfo_after);
 }
 
 static void
+getaddrinfo_init(void)
+{
+	*(void **)&getaddrinfo_real = real_symbol("getaddrinfo");
+	*(void **)&freeaddrinfo_real = real_symbol("freeaddrinfo");
+}
+
+/*
+ * 1 once the real functions are known; 0 for a call re-entered from
+ * inside their look-up (a program's malloc reached from dlsym), which
+ * cannot wait for it. errno is kept.
+ */
+static int
 getaddrinfo_load(void)
 {
-	int saved = errno;
-
-	pthread_once(&getaddrinfo_once, getaddrinfo_init);
-	errno = saved;
+	return real_once(&getaddrinfo_once, getaddrinfo_init);
 }
 
 /* ------------------------------------------------------------------ */
@@ -350,7 +357,9 @@ getaddrinfo_lookup(const struct shim_conf *c, const char *node,
 {
 	int family, flags, rc, delegate, saved = errno;
 
-	getaddrinfo_load();
+	/* No answer can be had yet: "try again", as for a busy resolver. */
+	if (!getaddrinfo_load())
+		return EAI_AGAIN;
 	if (getaddrinfo_real == NULL || freeaddrinfo_real == NULL) {
 		errno = ENOSYS;
 		return EAI_SYSTEM;
@@ -415,8 +424,8 @@ freeaddrinfo(struct addrinfo *ai)
 		errno = saved;
 		return;
 	}
-	getaddrinfo_load();
-	if (freeaddrinfo_real != NULL)
+	/* Re-entered while loading: libc's list is left, not freed blind. */
+	if (getaddrinfo_load() && freeaddrinfo_real != NULL)
 		freeaddrinfo_real(ai);
 	errno = saved;
 }

@@ -59,13 +59,15 @@ gethostbyname_init(void)
 	    real_symbol("gethostbyaddr_r");
 }
 
-static void
+/*
+ * 1 once the real functions are known; 0 for a call re-entered from
+ * inside their look-up (a program's malloc reached from dlsym), which
+ * cannot wait for it: the hook answers TRY_AGAIN. errno is kept.
+ */
+static int
 gethostbyname_load(void)
 {
-	int saved = errno;
-
-	pthread_once(&gethostbyname_once, gethostbyname_init);
-	errno = saved;
+	return real_once(&gethostbyname_once, gethostbyname_init);
 }
 
 int
@@ -239,6 +241,15 @@ gethostbyname_static_result(int r, int herr, int saved)
 	return NULL;
 }
 
+/* The answer of an _r call that cannot be made yet: try again. */
+static int
+gethostbyname_retry(struct hostent **result, int *h_errnop)
+{
+	*result = NULL;
+	*h_errnop = TRY_AGAIN;
+	return EAGAIN;
+}
+
 /* ------------------------------------------------------------------ */
 /* the interposers                                                      */
 
@@ -248,7 +259,10 @@ gethostbyname2(const char *name, int af)
 	struct hostent *he;
 	int r, herr = 0, saved = errno;
 
-	gethostbyname_load();
+	if (!gethostbyname_load()) {
+		h_errno = TRY_AGAIN;
+		return NULL;
+	}
 	if (gethostbyname_real.byname2 == NULL) {
 		h_errno = NO_RECOVERY;
 		return NULL;
@@ -274,7 +288,10 @@ gethostbyname(const char *name)
 	struct hostent *he;
 	int r, herr = 0, saved = errno;
 
-	gethostbyname_load();
+	if (!gethostbyname_load()) {
+		h_errno = TRY_AGAIN;
+		return NULL;
+	}
 	if (gethostbyname_real.byname == NULL) {
 		h_errno = NO_RECOVERY;
 		return NULL;
@@ -300,7 +317,8 @@ gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
 {
 	int r, saved = errno;
 
-	gethostbyname_load();
+	if (!gethostbyname_load())
+		return gethostbyname_retry(result, h_errnop);
 	if (gethostbyname_real.byname2_r == NULL) {
 		*result = NULL;
 		*h_errnop = NO_RECOVERY;
@@ -329,7 +347,8 @@ gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 {
 	int r, saved = errno;
 
-	gethostbyname_load();
+	if (!gethostbyname_load())
+		return gethostbyname_retry(result, h_errnop);
 	if (gethostbyname_real.byname_r == NULL) {
 		*result = NULL;
 		*h_errnop = NO_RECOVERY;
@@ -357,7 +376,10 @@ gethostbyaddr(const void *addr, socklen_t len, int type)
 {
 	int r, herr = 0, saved = errno;
 
-	gethostbyname_load();
+	if (!gethostbyname_load()) {
+		h_errno = TRY_AGAIN;
+		return NULL;
+	}
 	r = gethostbyname_addr(addr, len, type, &gethostbyname_tls.he,
 	    gethostbyname_tls.buf, sizeof(gethostbyname_tls.buf), &herr);
 	if (r != 1)
@@ -377,7 +399,8 @@ gethostbyaddr_r(const void *addr, socklen_t len, int type,
 {
 	int r, herr = 0, saved = errno;
 
-	gethostbyname_load();
+	if (!gethostbyname_load())
+		return gethostbyname_retry(result, h_errnop);
 	r = gethostbyname_addr(addr, len, type, ret, buf, buflen, &herr);
 	if (r != 1) {
 		r = gethostbyname_r_result(r, herr, ret, result, h_errnop);

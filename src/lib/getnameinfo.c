@@ -59,8 +59,9 @@ getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
 {
 	int rc, saved = errno;
 
-	pthread_once(&getnameinfo_once, getnameinfo_init);
-	errno = saved;
+	/* Re-entered from inside dlsym (real.c): it cannot wait for itself. */
+	if (!real_once(&getnameinfo_once, getnameinfo_init))
+		return EAI_AGAIN;
 	if (getnameinfo_real == NULL) {
 		errno = ENOSYS;
 		return EAI_SYSTEM;

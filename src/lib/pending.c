@@ -93,6 +93,24 @@ pending_after_fork(void)
 	pthread_mutex_unlock(&pending_lock);
 }
 
+/*
+ * The child's thread has a new thread ID, and a recursive mutex may be
+ * unlocked only by its owner: unlocking would fail (EPERM) and leave it
+ * held by a thread that does not exist there, so the child's next fork
+ * (whose prepare handler takes it) would hang. It is made anew instead;
+ * nothing else runs in the child yet.
+ */
+static void
+pending_child_fork(void)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&pending_lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 static void
 pending_init(void)
 {
@@ -102,8 +120,13 @@ pending_init(void)
 	*(void **)&real_epoll_ctl = real_symbol("epoll_ctl");
 	*(void **)&real_poll = real_symbol("poll");
 	*(void **)&real_connect = real_symbol("connect");
-	pthread_atfork(pending_prepare_fork, pending_after_fork,
-	    pending_after_fork);
+}
+
+void
+pending_atfork(void)
+{
+	(void)pthread_atfork(pending_prepare_fork, pending_after_fork,
+	    pending_child_fork);
 }
 
 static int

@@ -273,13 +273,15 @@ resolv_init(void)
 	    "__res_nsend");
 }
 
-static void
+/*
+ * 1 once the real functions are known; 0 for a call re-entered from
+ * inside their look-up (a program's malloc reached from dlsym), which
+ * cannot wait for it: the caller answers "try again". errno is kept.
+ */
+static int
 resolv_load(void)
 {
-	int saved = errno;
-
-	pthread_once(&resolv_once, resolv_init);
-	errno = saved;
+	return real_once(&resolv_once, resolv_init);
 }
 
 static void
@@ -372,7 +374,11 @@ resolv_query(res_state statp, enum resolv_kind kind, const char *name,
 	uint8_t wire[256];
 	int n, rcode, r, saved = errno;
 
-	resolv_load();
+	if (!resolv_load()) {
+		resolv_set_herrno(statp, TRY_AGAIN);
+		errno = EAGAIN;
+		return -1;
+	}
 	if (name == NULL || !c->enabled)
 		goto real;
 	if (kind == RESOLV_QUERYDOMAIN &&
@@ -443,7 +449,10 @@ resolv_send(res_state statp, const unsigned char *msg, int msglen,
 	size_t nrr;
 	int rcode, n, saved = errno;
 
-	resolv_load();
+	if (!resolv_load()) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if (c->enabled && msglen > 0 && anslen > 0 && answer != NULL &&
 	    resolv_parse_query(msg, (size_t)msglen, &q) == 0 &&
 	    c->mode == RESOLVE_DELEGATE &&

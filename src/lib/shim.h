@@ -61,6 +61,23 @@ long	real_raw(long nr, long a1, long a2, long a3, long a4, long a5,
 extern void *(*real_resolver)(void *, const char *);
 
 /* ---------------------------------------------------------------- */
+/* fork.c: the locks held across fork()                               */
+
+/*
+ * Each registers its file's pthread_atfork handlers (prepare: take the
+ * lock; parent and child: release it). fork.c calls them once, from
+ * the library's constructor, in lock order: never from inside a
+ * pthread_once routine, which a fork in another thread can make the
+ * child run a second time (glibc restarts an interrupted once), which
+ * would register the handlers twice and lock a mutex twice at the
+ * child's next fork. fakeip_atfork returns pthread_atfork's answer.
+ */
+void	sockreg_atfork(void);
+int	fakeip_atfork(void);
+void	getaddrinfo_atfork(void);
+void	pending_atfork(void);
+
+/* ---------------------------------------------------------------- */
 /* idmap.c: a 64-bit key -> pointer hash map (caller locks)           */
 
 struct idmap {

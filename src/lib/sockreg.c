@@ -62,12 +62,17 @@ sockreg_after_fork(void)
 	pthread_mutex_unlock(&sockreg_lock);
 }
 
+void
+sockreg_atfork(void)
+{
+	(void)pthread_atfork(sockreg_prepare_fork, sockreg_after_fork,
+	    sockreg_after_fork);
+}
+
 static void
 sockreg_init(void)
 {
 	*(void **)&sockreg_real_close = real_symbol("close");
-	pthread_atfork(sockreg_prepare_fork, sockreg_after_fork,
-	    sockreg_after_fork);
 }
 
 uint64_t
