@@ -3,8 +3,11 @@
  * real gatewayd: a LAN client admitted with -a cannot reach the
  * gateway's own loopback however it names it, privileges are dropped
  * completely, and repeated failed logins from one source are slowed.
- * The first needs addresses of its own on lo of the private network
- * namespace, so it runs only there (as root).
+ * The first needs a LAN: the gateway's address on one end of a veth in
+ * the private network namespace, the client in a second, unnamed
+ * namespace at the other end (a client on one of the gateway's own
+ * addresses would be on the gateway's host, where protect-local does not
+ * apply). So it runs only there (as root).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +15,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +35,74 @@
 /* security                                                           */
 
 #define GW_LAN		"192.0.2.1"	/* the gateway's LAN address */
-#define LAN_CLIENT	"192.0.2.10"
-#define OUTSIDE		"198.51.100.5"	/* "the world", on lo too */
+#define LAN_CLIENT	"192.0.2.10"	/* another host: its own namespace */
+#define OUTSIDE		"198.51.100.5"	/* "the world": beyond the LAN */
+
+/* The test's network namespace and the LAN client's (/proc/.../ns/net). */
+static int	ns_home = -1, ns_lan = -1;
+
+/* Into the LAN client's namespace (1) or back home (0). */
+static void
+lan_enter(int in)
+{
+	if (setns(in ? ns_lan : ns_home, CLONE_NEWNET) == -1) {
+		perror("it_hostile_security: setns");
+		abort();	/* every later test would run in the wrong one */
+	}
+}
+
+/*
+ * The LAN: a veth, GW_LAN at our end, LAN_CLIENT at the far end in a
+ * new, unnamed namespace that goes with its last descriptor; OUTSIDE
+ * is out there too, not on the gateway's host (whose own addresses
+ * protect-local refuses). ip(8) runs in the namespace of the thread
+ * that forks it. Returns 0 or -1.
+ */
+static int
+lan_setup(void)
+{
+	char	nspath[64];
+	int	rc;
+
+	if (ns_lan != -1)
+		return 0;
+	if ((ns_home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    unshare(CLONE_NEWNET) == -1)
+		return -1;
+	ns_lan = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	lan_enter(0);
+	if (ns_lan == -1)
+		return -1;
+	snprintf(nspath, sizeof(nspath), "/proc/%d/fd/%d", (int)getpid(),
+	    ns_lan);
+	if (hh_ip("link", "add", "itsec-h", "type", "veth", "peer", "name",
+	    "itsec-c", NULL) != 0 ||
+	    hh_ip("link", "set", "itsec-c", "netns", nspath, NULL) != 0 ||
+	    hh_ip("addr", "add", GW_LAN "/24", "dev", "itsec-h", NULL) != 0 ||
+	    hh_ip("link", "set", "itsec-h", "up", NULL) != 0 ||
+	    hh_ip("route", "add", OUTSIDE "/32", "dev", "itsec-h", NULL) != 0)
+		return -1;
+	lan_enter(1);
+	rc = hh_ip("addr", "add", LAN_CLIENT "/24", "dev", "itsec-c",
+	    NULL) != 0 || hh_ip("addr", "add", OUTSIDE "/32", "dev",
+	    "itsec-c", NULL) != 0 ||
+	    hh_ip("link", "set", "itsec-c", "up", NULL) != 0 ||
+	    hh_ip("link", "set", "lo", "up", NULL) != 0 ? -1 : 0;
+	lan_enter(0);
+	return rc;
+}
+
+/* A connection from the LAN client to the gateway, or -1. */
+static int
+lan_connect(void)
+{
+	int	fd;
+
+	lan_enter(1);
+	fd = hh_connect_from(LAN_CLIENT, GW_LAN, 1080, H_IO_MS);
+	lan_enter(0);
+	return fd;
+}
 
 /* The reply to a CONNECT to name:port sent as a DOMAINNAME, or -1. */
 static int
@@ -41,7 +112,7 @@ lan_request_name(const char *name, uint16_t port)
 	size_t	n = hh_name_request(msg, name, strlen(name), port);
 	int	fd;
 
-	fd = hh_own(hh_connect_from(LAN_CLIENT, GW_LAN, 1080, H_IO_MS));
+	fd = hh_own(lan_connect());
 	assert_true(fd >= 0);
 	assert_int_equal(h_send_all(fd, msg, n), 0);
 	n = (size_t)h_recv_n(fd, reply, 12, hh_ms(H_IO_MS));
@@ -55,7 +126,7 @@ lan_request(const char *host, uint16_t port)
 {
 	int	fd, rep;
 
-	fd = hh_own(hh_connect_from(LAN_CLIENT, GW_LAN, 1080, H_IO_MS));
+	fd = hh_own(lan_connect());
 	assert_true(fd >= 0);
 	rep = hh_socks_handshake(fd, NULL, NULL, host, port, hh_ms(H_IO_MS),
 	    NULL);
@@ -65,8 +136,8 @@ lan_request(const char *host, uint16_t port)
 
 /*
  * "gatewayd -f -l 192.0.2.1:1080 -a 192.0.2.0/24" admits a LAN client,
- * which must not reach the gateway's own loopback however it asks: as
- * a literal, IPv4-mapped, the unspecified address, a name that resolves
+ * which must not reach the gateway's own loopback (nor its LAN address)
+ * however it asks: as a literal, IPv4-mapped, the unspecified address, a name that resolves
  * there, or a numeric form only the resolver understands. Traps listen
  * on 127.0.0.1 and ::1 and must see no connection, while a destination
  * out in "the world" is reached.
@@ -77,7 +148,7 @@ test_no_open_proxy_to_gateway_loopback(void **state)
 	static const char *const literals[] = {
 		"127.0.0.1", "127.0.0.2", "127.255.255.254", "0.0.0.0", "::1",
 		"::", "::ffff:127.0.0.1", "::ffff:0.0.0.0", "169.254.169.254",
-		"fe80::1",
+		"fe80::1", GW_LAN,	/* the gateway's own LAN address too */
 	};
 	/* Sent as DOMAINNAME; the resolver turns each into loopback. */
 	static const char *const numeric[] = {
@@ -96,16 +167,17 @@ test_no_open_proxy_to_gateway_loopback(void **state)
 	(void)state;
 	if (!h_isolated())
 		skip();
-	(void)hh_ip("addr", "add", GW_LAN "/32", "dev", "lo", NULL);
-	(void)hh_ip("addr", "add", LAN_CLIENT "/32", "dev", "lo", NULL);
-	(void)hh_ip("addr", "add", OUTSIDE "/32", "dev", "lo", NULL);
+	if (lan_setup() != 0)
+		fail_msg("no LAN namespace");
 	trap4 = hh_own(h_listen("127.0.0.1", &port, 16));
 	assert_true(trap4 >= 0);
 	trap6 = hh_own(h_listen("::1", &port, 16));
 	assert_true(trap6 >= 0);
 	memset(&world, 0, sizeof(world));
+	lan_enter(1);		/* the world's server starts out there */
 	wport = h_tool_start(&world, "tcpsrv", "-a", OUTSIDE, "-m", "echo",
 	    NULL);
+	lan_enter(0);
 	assert_int_not_equal(wport, 0);
 	hh.gw.host = GW_LAN;
 	hh.gw.port = 1080;
@@ -115,7 +187,7 @@ test_no_open_proxy_to_gateway_loopback(void **state)
 		fail_msg("gatewayd -l " GW_LAN ":1080 did not start");
 	hh.base_tasks = hh_task_count(hh.gw.proc.pid);
 	/* Admitted, and served out to the world. */
-	fd = hh_own(hh_connect_from(LAN_CLIENT, GW_LAN, 1080, H_IO_MS));
+	fd = hh_own(lan_connect());
 	assert_true(fd >= 0);
 	assert_int_equal(hh_socks_handshake(fd, NULL, NULL, OUTSIDE, wport,
 	    hh_ms(H_IO_MS), NULL), SOCKS5_REP_SUCCEEDED);
@@ -145,11 +217,8 @@ test_no_open_proxy_to_gateway_loopback(void **state)
 	assert_false(h_accept_within(trap6, 100));
 	assert_true(h_log_line(hh.gw.log, 1000, "client=" LAN_CLIENT, "rep=2",
 	    NULL));
-	/* Not covered by protect-local: the gateway's own LAN address. */
-	rep = lan_request(GW_LAN, 1080);
-	printf("# note: the gateway's own address " GW_LAN ":1080 through "
-	    "itself: reply %d%s\n", rep, rep == 0 ? " (reachable; see "
-	    "SECURITY.md)" : "");
+	/* protect-local covers the gateway's own LAN address: itself too. */
+	assert_int_equal(lan_request(GW_LAN, 1080), SOCKS5_REP_NOT_ALLOWED);
 	h_proc_stop(&world);
 	hh_disown(trap4, 0);
 	hh_disown(trap6, 0);
