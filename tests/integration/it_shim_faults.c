@@ -9,6 +9,10 @@
  *   names the program's own hosts file does not hold, so the shim
  *   delegates them; the destination, tcpsrv on 0.0.0.0, answers with the
  *   local address each connection reached.
+ * - A non-blocking connect written to at once, before it is writable,
+ *   by writev, sendfile, splice or pwritev2, and read with glibc's
+ *   fortified read/recv/recvfrom, readv or preadv2 (tests/tools/
+ *   pendclient): the echo is exactly what the program sent.
  * - The gateway killed in the middle of a transfer: curl and python3,
  *   fetching a large body the destination sends at a steady pace, see an
  *   error soon after gatewayd dies (measured; asserted within a generous
@@ -171,6 +175,78 @@ test_64_threads_connect_while_forking(void **state)
 		if (!h_log_line(gw.log, 2000, dest, via, NULL))
 			fail_msg("gateway log: no %s %s", dest, via);
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* data calls on a socket still connecting                              */
+
+/*
+ * tools/pendclient writes its payload the moment connect() returns
+ * EINPROGRESS, by writev, sendfile, splice or pwritev2, and reads the
+ * echo with glibc's fortified read, recv and recvfrom (__read_chk,
+ * __recv_chk, __recvfrom_chk: it is built with _FORTIFY_SOURCE), readv
+ * or preadv2. The echo must be the payload, byte for byte: none of the
+ * program's bytes went into the SOCKS exchange (the gateway would have
+ * refused it, or the echo would lack them) and none of the gateway's
+ * reached the program.
+ */
+static void
+test_pending_data_calls_exact(void **state)
+{
+	static const char *const ways[][2] = {
+		{ "writev", "read" },
+		{ "sendfile", "recv" },
+		{ "splice", "recvfrom" },
+		{ "pwritev2", "readv" },
+		{ "writev", "preadv2" },
+	};
+	struct h_spawn_opts o = { .listen_fd = -1 };
+	struct h_proc echo;
+	struct hs_env env;
+	char tool[PATH_MAX], port[16], out[PATH_MAX], errp[PATH_MAX];
+	char log[PATH_MAX], line[128], dest[64];
+	char *argv[] = { tool, "-w", NULL, "-r", NULL, "-n", "200000",
+	    "n00.mt.test", port, NULL };
+	uint16_t echo_port;
+	int64_t ms;
+	size_t i;
+	int r;
+
+	(void)state;
+	need_ready();
+	h_bin(tool, sizeof(tool), "tools/pendclient");
+	if (access(tool, X_OK) != 0)
+		fail_msg("tools/pendclient is not built");
+	memset(&echo, 0, sizeof(echo));
+	h_tmp(log, sizeof(log), "echo.log");
+	echo_port = hs_tool_start(&echo, log, "tcpsrv", "-a", "0.0.0.0",
+	    "-m", "echo", NULL);
+	assert_int_not_equal(echo_port, 0);
+	snprintf(port, sizeof(port), "%u", echo_port);
+	for (i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+		argv[2] = (char *)ways[i][0];
+		argv[4] = (char *)ways[i][1];
+		memset(&o, 0, sizeof(o));
+		o.listen_fd = -1;
+		assert_int_equal(hs_env(&env, &o, &libs, 0, gw.port), 0);
+		o.out_path = h_tmp(out, sizeof(out), "pendclient.out");
+		o.err_path = h_tmp(errp, sizeof(errp), "pendclient.err");
+		r = hs_run(argv, &o, 60000, &ms);
+		last_line_with(out, "eagain", line, sizeof(line));
+		print_message("pendclient -w %s -r %s: exit %d in %lld ms, "
+		    "%s\n", ways[i][0], ways[i][1], r, (long long)ms, line);
+		if (r != 0) {
+			h_log_dump(errp);
+			h_proc_stop(&echo);
+			fail_msg("pendclient -w %s -r %s: exit %d (%s)",
+			    ways[i][0], ways[i][1], r, r == 3 ? "the echo "
+			    "differs" : r == 4 ? "timeout" : "failed");
+		}
+	}
+	h_proc_stop(&echo);
+	snprintf(dest, sizeof(dest), "dest=n00.mt.test:%u", echo_port);
+	if (!h_log_line(gw.log, 2000, dest, NULL))
+		fail_msg("gateway log: no %s", dest);
 }
 
 /* ------------------------------------------------------------------ */
@@ -369,6 +445,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_64_threads_connect_while_forking),
+		cmocka_unit_test(test_pending_data_calls_exact),
 		cmocka_unit_test(test_gateway_killed_mid_transfer_curl),
 		cmocka_unit_test(test_gateway_killed_mid_transfer_python),
 	};
