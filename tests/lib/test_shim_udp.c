@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -314,6 +315,63 @@ test_udp_connected_send_recv_write_read(void **state)
 	assert_int_equal(getpeername(fd, (struct sockaddr *)&peer, &plen), 0);
 	assert_true(addr_equal((struct sockaddr *)&peer,
 	    (struct sockaddr *)&ss, 1));
+	close(fd);
+}
+
+/*
+ * writev/readv, pwritev2/preadv2 at offset -1 and the fortified reads
+ * on a connected socket go through the association like send and recv;
+ * sendfile and splice, which could not carry the relay header, fail
+ * with EINVAL (dataio.c).
+ */
+static void
+test_udp_connected_writev_readv_sendfile(void **state)
+{
+	struct sockaddr_storage ss;
+	struct iovec iov[2];
+	socklen_t len;
+	char buf[64];
+	ssize_t n;
+	int fd, p[2];
+
+	(void)state;
+	len = fakegw_fake("iov.example", AF_INET, 5353, &ss);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	iov[0] = (struct iovec){ "th", 2 };
+	iov[1] = (struct iovec){ "ree", 3 };
+	assert_int_equal(writev(fd, iov, 2), 5);
+	wait_readable(fd);
+	memset(buf, 0, sizeof(buf));
+	iov[0] = (struct iovec){ buf, 4 };
+	iov[1] = (struct iovec){ buf + 4, sizeof(buf) - 5 };
+	n = readv(fd, iov, 2);
+	assert_int_equal(n, 10);
+	assert_string_equal(buf, "echo:three");
+	assert_last_datagram("iov.example", 5353, "three");
+	assert_int_equal(pwritev2(fd, &(struct iovec){ "four", 4 }, 1, -1, 0),
+	    4);
+	wait_readable(fd);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(preadv2(fd, &(struct iovec){ buf, sizeof(buf) - 1 },
+	    1, -1, 0), 9);
+	assert_string_equal(buf, "echo:four");
+	assert_int_equal(send(fd, "five", 4, 0), 4);
+	wait_readable(fd);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(__recv_chk(fd, buf, sizeof(buf) - 1, sizeof(buf), 0),
+	    9);
+	assert_string_equal(buf, "echo:five");
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "six", 3), 3);
+	errno = 0;
+	assert_int_equal(splice(p[0], NULL, fd, NULL, 3, 0), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(sendfile(fd, p[0], NULL, 3), -1);
+	assert_int_equal(errno, EINVAL);
+	close(p[0]);
+	close(p[1]);
 	close(fd);
 }
 
@@ -679,6 +737,8 @@ main(void)
 		cmocka_unit_test_setup(test_udp_sendto_fake_roundtrip,
 		    case_setup),
 		cmocka_unit_test_setup(test_udp_connected_send_recv_write_read,
+		    case_setup),
+		cmocka_unit_test_setup(test_udp_connected_writev_readv_sendfile,
 		    case_setup),
 		cmocka_unit_test_setup(test_udp_recvmsg_iovecs_trunc_peek,
 		    case_setup),
