@@ -395,6 +395,7 @@ struct session {
 	const char		*fail;		/* why it ended early, or NULL */
 	int			 err;		/* errno behind fail, or 0 */
 	int			 logged;	/* the closing line is written */
+	struct session		*next;		/* queued for an idle thread */
 };
 
 /* Records why the session ends early (the first reason is kept). */

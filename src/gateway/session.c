@@ -57,6 +57,23 @@ static pthread_cond_t		session_gone;
 static pthread_once_t		session_once = PTHREAD_ONCE_INIT;
 
 /*
+ * A thread whose session ended waits a little for the next client
+ * instead of exiting: a new session then costs a wake-up, not a thread
+ * (clone3, a stack, four signal mask changes, rseq, robust list and an
+ * madvise at exit, and the scheduling of a new task). Bounded in number
+ * and time, so a burst leaves no crowd of threads behind. Queued
+ * sessions never outnumber the waiting threads, so each is taken.
+ * Under session_lock: the queue, its length and the idle count.
+ */
+#define SESSION_POOL_MAX	64	/* idle threads kept at most */
+#define SESSION_POOL_IDLE_MS	2000	/* and for how long each */
+
+static struct session		*session_queue, **session_queue_tail =
+				    &session_queue;
+static unsigned int		 session_queued, session_idle;
+static pthread_cond_t		 session_work;
+
+/*
  * Recent failed logins per source (authdelay.c), kept for the daemon's
  * whole life, across reloads, and shared by all sessions under its lock.
  */
@@ -82,6 +99,7 @@ session_init_once(void)
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&session_gone, &attr);
+	pthread_cond_init(&session_work, &attr);
 	pthread_condattr_destroy(&attr);
 }
 
@@ -718,19 +736,91 @@ session_close(struct session *s)
 	pthread_mutex_unlock(&session_lock);
 }
 
-/* The thread body reads as RFC 1928 does. */
-static void *
-session_main(void *arg)
+/* One session, as RFC 1928 reads. */
+static void
+session_run(struct session *s)
 {
-	struct session *s = arg;
-
 	if (session_input_new(s) == 0 &&
 	    session_negotiate(s) == 0 &&
 	    session_authenticate(s) == 0 &&
 	    session_request(s) == 0)
 		(void)session_command(s);
 	session_close(s);
+}
+
+/* ts = CLOCK_MONOTONIC now + ms, as the condition variables wait. */
+static void
+session_abstime(struct timespec *ts, unsigned int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/*
+ * An idle thread's wait for the next session handed to it. Returns it,
+ * or NULL when none came in time or enough threads wait already.
+ */
+static struct session *
+session_next(void)
+{
+	struct timespec	 ts;
+	struct session	*s;
+
+	session_abstime(&ts, SESSION_POOL_IDLE_MS);
+	pthread_mutex_lock(&session_lock);
+	if (session_idle >= SESSION_POOL_MAX) {
+		pthread_mutex_unlock(&session_lock);
+		return NULL;
+	}
+	session_idle++;
+	while (session_queue == NULL)
+		if (pthread_cond_timedwait(&session_work, &session_lock,
+		    &ts) == ETIMEDOUT)
+			break;
+	/* Even after a timeout: a session queued meanwhile counted on us. */
+	if ((s = session_queue) != NULL) {
+		if ((session_queue = s->next) == NULL)
+			session_queue_tail = &session_queue;
+		session_queued--;
+	}
+	session_idle--;
+	pthread_mutex_unlock(&session_lock);
+	return s;
+}
+
+/* A session thread: its first session, then those handed to it. */
+static void *
+session_main(void *arg)
+{
+	struct session *s = arg;
+
+	do
+		session_run(s);
+	while ((s = session_next()) != NULL);
 	return NULL;
+}
+
+/*
+ * Queues s for an idle thread if one waits without work. Called with
+ * session_lock held; the caller wakes the thread once it let go of the
+ * lock, so the thread does not wake only to wait for the lock. Returns
+ * 1 if queued, 0 if a thread is needed.
+ */
+static int
+session_hand_over(struct session *s)
+{
+	if (session_queued >= session_idle)
+		return 0;
+	s->next = NULL;
+	*session_queue_tail = s;
+	session_queue_tail = &s->next;
+	session_queued++;
+	return 1;
 }
 
 int
@@ -760,6 +850,11 @@ session_spawn(int fd, const struct sockaddr *client, socklen_t clientlen,
 
 	pthread_mutex_lock(&session_lock);
 	session_live++;
+	if (session_hand_over(s)) {
+		pthread_mutex_unlock(&session_lock);
+		pthread_cond_signal(&session_work);
+		return 0;
+	}
 	pthread_mutex_unlock(&session_lock);
 
 	pthread_attr_init(&attr);
@@ -793,13 +888,7 @@ session_wait_all(unsigned int timeout_ms)
 	unsigned int	left;
 
 	pthread_once(&session_once, session_init_once);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	session_abstime(&ts, timeout_ms);
 	pthread_mutex_lock(&session_lock);
 	while (session_live > 0)
 		if (pthread_cond_timedwait(&session_gone, &session_lock,
