@@ -25,7 +25,9 @@
  * libuv (so dig, and every program built on it) sends with
  * syscall(SYS_sendmmsg) and receives with syscall(SYS_recvmmsg) rather
  * than the libc wrappers; syscall() itself is a libc function, so it is
- * hooked too, for those two numbers.
+ * hooked too, for those two numbers, and so that the other data calls
+ * made through it wait for a pending connect (pending.c) as their
+ * wrappers do.
  *
  * Everything not ours costs one bit test (sockreg_maybe) on the paths
  * without an address, and a range compare plus the routing decision on
@@ -934,9 +936,55 @@ recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
  * as libc's own syscall() does: the calling convention puts the unused
  * ones where reading them is harmless, and the kernel ignores them.
  */
+/*
+ * The data system calls made through syscall() on a socket whose SOCKS
+ * exchange goes on: held back as their wrappers are (pending_io).
+ * Returns 1 with *r set if the call must not reach the kernel yet.
+ */
+static int
+udp_syscall_held(long nr, const long *a, long *r)
+{
+	ssize_t n = -1;
+	int held;
+
+	switch (nr) {
+	case SYS_read:
+	case SYS_write:
+	case SYS_readv:
+	case SYS_writev:
+		held = pending_io((int)a[0], 0, &n);
+		break;
+	case SYS_recvfrom:
+	case SYS_sendto:
+		held = pending_io((int)a[0], (int)a[3], &n);
+		break;
+	case SYS_recvmsg:
+		held = !((int)a[2] & MSG_ERRQUEUE) &&
+		    pending_io((int)a[0], (int)a[2], &n);
+		break;
+	case SYS_sendmsg:
+		held = pending_io((int)a[0], (int)a[2], &n);
+		break;
+	case SYS_sendfile:
+		held = pending_io((int)a[0], 0, &n) ||
+		    pending_io((int)a[1], 0, &n);
+		break;
+	case SYS_splice:
+		held = pending_io((int)a[0], (a[5] & SPLICE_F_NONBLOCK) ?
+		    MSG_DONTWAIT : 0, &n) || pending_io((int)a[2],
+		    (a[5] & SPLICE_F_NONBLOCK) ? MSG_DONTWAIT : 0, &n);
+		break;
+	default:
+		return 0;
+	}
+	*r = (long)n;
+	return held;
+}
+
 SHIM_EXPORT long
 syscall(long number, ...)
 {
+	long r;
 	va_list ap;
 	long a[6];
 	int i;
@@ -954,5 +1002,7 @@ syscall(long number, ...)
 	if (number == SYS_recvmmsg)
 		return recvmmsg((int)a[0], (struct mmsghdr *)a[1],
 		    (unsigned int)a[2], (int)a[3], (struct timespec *)a[4]);
+	if (pending_active() && udp_syscall_held(number, a, &r))
+		return r;
 	return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -3,7 +3,7 @@
  * goes on ('async yes', src/lib/pending.c, dataio.c): while the gateway
  * holds its reply, every way to write or read (write, send, sendmmsg,
  * writev, pwritev2, sendfile, splice, and their read kin, glibc's
- * fortified reads included) says EAGAIN and no byte reaches the
+ * fortified reads and syscall() included) says EAGAIN and no byte reaches the
  * gateway before its reply; once open, the program reads exactly the
  * destination's bytes and the destination gets exactly the program's.
  * A refused or timed-out exchange reports its error once, then reads
@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "fakegw_test.h"
@@ -225,6 +226,12 @@ assert_all_held(int fd)
 	ASSERT_EAGAIN(__recv_chk(fd, buf, 3, sizeof(buf), 0));
 	ASSERT_EAGAIN(__recvfrom_chk(fd, buf, 3, sizeof(buf), 0,
 	    (struct sockaddr *)&from, &fromlen));
+	ASSERT_EAGAIN(syscall(SYS_write, fd, buf, 3));
+	ASSERT_EAGAIN(syscall(SYS_writev, fd, &iov, 1));
+	ASSERT_EAGAIN(syscall(SYS_sendto, fd, buf, 3, 0, NULL, 0));
+	ASSERT_EAGAIN(syscall(SYS_read, fd, buf, 3));
+	ASSERT_EAGAIN(syscall(SYS_recvfrom, fd, buf, 3, 0, NULL, NULL));
+	ASSERT_EAGAIN(syscall(SYS_recvmsg, fd, &mm.msg_hdr, 0));
 	close(file);
 	close(p[0]);
 	close(p[1]);
