@@ -1,9 +1,10 @@
 /*
  * harness_chaos.c - the randomized SOCKS5 client of it_chaos.c
  * (harness_chaos.h). A script is drawn whole from its seed first (the
- * plan), then played against the gateway: each message of the handshake
- * sent in random pieces, either waiting for each answer (lock-step) or
- * all at once (pipelined), then the relay of whatever the command opened.
+ * plan, harness_chaos_plan.c), then played against the gateway here:
+ * each message of the handshake sent in random pieces, either waiting
+ * for each answer (lock-step) or all at once (pipelined), then the relay
+ * of whatever the command opened.
  * Every answer is held against what RFC 1928/1929 and the gateway's
  * rules say it must be; a malformed message may instead be answered by
  * a close, but never by success and never by silence past the handshake
@@ -22,7 +23,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "harness_chaos.h"
+#include "harness_chaos_script.h"
 #include "harness_cmds.h"
 #include "harness_hostile.h"
 
@@ -31,41 +32,6 @@ const char *const hx_stat_name[HX_ST_MAX] = {
 	"repfail", "closed", "relayed", "midrelay", "halfclose", "reset",
 	"bind", "udp", "stall", "lostreply",
 };
-
-/* ---------------------------------------------------------------- */
-/* the generator                                                      */
-
-void
-hx_rng_seed(struct hx_rng *r, uint64_t seed)
-{
-	uint64_t	st = seed;
-
-	/* splitmix64 spreads any seed, 0 included, over a non-zero state. */
-	r->s = hh_rand(&st);
-	if (r->s == 0)
-		r->s = 0x9e3779b97f4a7c15ULL;
-}
-
-uint64_t
-hx_rng_next(struct hx_rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-unsigned int
-hx_rng_below(struct hx_rng *r, unsigned int n)
-{
-	return (unsigned int)((hx_rng_next(r) >> 32) % n);
-}
-
-int
-hx_rng_chance(struct hx_rng *r, unsigned int percent)
-{
-	return hx_rng_below(r, 100) < percent;
-}
 
 /* ---------------------------------------------------------------- */
 /* reading with an outcome                                            */
@@ -151,89 +117,6 @@ hx_wait_eof(int fd, int timeout_ms, size_t *extra)
 	return rc;
 }
 
-/* ---------------------------------------------------------------- */
-/* the plan                                                           */
-
-enum dest {
-	D_ECHO4, D_ECHO6, D_NAME4, D_NAME6, D_CLOSED4, D_CLOSED6,
-	D_BLOCK_ADDR, D_BLOCK_NAME, D_UNKNOWN, D_NOROUTE4, D_NOROUTE6,
-	D_MAX
-};
-
-/*
- * One corrupted field at most per script. "Desync" faults change a
- * length, so the gateway frames what follows differently and no single
- * answer is right: those must end in a close, in time.
- */
-enum fault {
-	F_NONE,
-	F_GREET_VER,		/* VER != 5: closed, no answer */
-	F_GREET_NMETHODS0,	/* X'FF' or closed */
-	F_GREET_NOMETHOD,	/* neither X'00' nor X'02' offered: X'FF' */
-	F_GREET_NMETHODS,	/* desync */
-	F_AUTH_VER,		/* closed, no answer */
-	F_AUTH_ULEN0,		/* status != 0 or closed */
-	F_AUTH_BADPASS,
-	F_AUTH_BADUSER,
-	F_AUTH_LEN,		/* desync */
-	F_REQ_VER,		/* closed, no answer */
-	F_REQ_CMD,		/* X'07' or closed */
-	F_REQ_RSV,		/* X'01' or closed */
-	F_REQ_ATYP,		/* X'08' or closed */
-	F_REQ_NAMELEN0,		/* X'01' or closed */
-	F_REQ_NAMEBAD,		/* X'01' or closed */
-	F_REQ_NAMELEN,		/* desync */
-	F_TRUNC,		/* stops mid-message: closed at the timeout */
-	F_MAX
-};
-
-static const char *const fault_name[F_MAX] = {
-	"none", "greet-ver", "greet-nmethods0", "greet-nomethod",
-	"greet-nmethods", "auth-ver", "auth-ulen0", "auth-badpass",
-	"auth-baduser", "auth-len", "req-ver", "req-cmd", "req-rsv",
-	"req-atyp", "req-namelen0", "req-namebad", "req-namelen", "trunc",
-};
-
-enum cut_how { CUT_CLOSE, CUT_RESET, CUT_HALF };
-static const char *const cut_name[] = { "close", "reset", "half-close" };
-
-#define MSG_GREET	0
-#define MSG_AUTH	1
-#define MSG_REQ		2
-#define EARLY_MAX	2048
-
-struct script {
-	const struct hx_world	*w;
-	struct hx_result	*res;
-	struct hx_rng		 rng;
-	int			 v6;		/* over the ::1 listener */
-	char			 src[48];	/* our source address */
-	const char		*gw_host;
-	int			 userpass;	/* X'02' offered (and chosen) */
-	uint8_t			 cmd;
-	int			 dest;
-	char			 host[64];	/* the request's DST */
-	uint16_t		 port;
-	int			 fault;
-	int			 desync;
-	int			 pipelined;
-	int			 max_chunks;
-	/* The handshake: greeting, login (or empty), request. */
-	uint8_t			 msg[3][SOCKS5_USERPASS_MAX + 8];
-	size_t			 mlen[3];
-	size_t			 total;		/* of the three */
-	/* Disconnect after cut bytes of the handshake (cut < total). */
-	int			 has_cut;
-	size_t			 cut;
-	int			 cut_how;
-	/* Bytes pipelined after the request, for the relay. */
-	uint8_t			 early[EARLY_MAX];
-	size_t			 elen;
-	int			 expect;	/* reply code if well-formed */
-	int			 udp;		/* our UDP socket, or -1 */
-	int			 fd;
-};
-
 static void
 fail(struct script *s, const char *fmt, ...) __attribute__((format(printf,
     2, 3)));
@@ -251,7 +134,7 @@ fail(struct script *s, const char *fmt, ...)
 }
 
 static void
-stat(struct script *s, enum hx_stat k)
+note(struct script *s, enum hx_stat k)
 {
 	s->res->stat[k]++;
 }
@@ -268,314 +151,6 @@ static int
 close_ms(const struct script *s)
 {
 	return s->w->handshake_ms + s->w->bind_ms + s->w->slack_ms;
-}
-
-static void
-fill_random(struct script *s, uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)hx_rng_next(&s->rng);
-}
-
-/* Where dest d is, and what a well-formed CONNECT there gets. */
-static void
-dest_of(struct script *s, int d)
-{
-	static const struct {
-		const char	*host;
-		int		 rep;
-	} t[D_MAX] = {
-		[D_ECHO4] = { "127.0.0.1", SOCKS5_REP_SUCCEEDED },
-		[D_ECHO6] = { "::1", SOCKS5_REP_SUCCEEDED },
-		[D_NAME4] = { H_NAME_V4, SOCKS5_REP_SUCCEEDED },
-		[D_NAME6] = { H_NAME_V6, SOCKS5_REP_SUCCEEDED },
-		[D_CLOSED4] = { "127.0.0.1", SOCKS5_REP_CONN_REFUSED },
-		[D_CLOSED6] = { "::1", SOCKS5_REP_CONN_REFUSED },
-		[D_BLOCK_ADDR] = { HX_BLOCKED_ADDR, SOCKS5_REP_NOT_ALLOWED },
-		[D_BLOCK_NAME] = { HX_BLOCKED_NAME, SOCKS5_REP_NOT_ALLOWED },
-		[D_UNKNOWN] = { HX_UNKNOWN_NAME, SOCKS5_REP_HOST_UNREACHABLE },
-		[D_NOROUTE4] = { HX_NOROUTE4, SOCKS5_REP_NET_UNREACHABLE },
-		[D_NOROUTE6] = { HX_NOROUTE6, SOCKS5_REP_NET_UNREACHABLE },
-	};
-
-	s->dest = d;
-	snprintf(s->host, sizeof(s->host), "%s", t[d].host);
-	s->expect = t[d].rep;
-	switch (d) {
-	case D_ECHO6: case D_NAME6:
-		s->port = s->w->echo6_port;
-		break;
-	case D_CLOSED4: case D_CLOSED6:
-		s->port = s->w->closed_port;
-		break;
-	default:
-		s->port = s->w->echo4_port;
-		break;
-	}
-}
-
-/* The greeting: the methods offered, maybe with others around them. */
-static void
-plan_greeting(struct script *s)
-{
-	/* Never X'05' among the others: a stray VER would hide a desync. */
-	static const uint8_t	others[] = { 0x01, 0x03, 0x7f, 0x80, 0xfe };
-	uint8_t			m[16], *g = s->msg[MSG_GREET];
-	size_t			n = 0, extra = hx_rng_below(&s->rng, 4);
-
-	for (size_t i = 0; i < extra; i++)
-		m[n++] = others[hx_rng_below(&s->rng, sizeof(others))];
-	if (s->fault != F_GREET_NOMETHOD) {
-		if (s->userpass)
-			m[n++] = SOCKS5_METHOD_USERPASS;
-		if (!s->userpass || hx_rng_chance(&s->rng, 50))
-			m[n++] = SOCKS5_METHOD_NONE;
-	}
-	if (n == 0)
-		m[n++] = others[0];
-	/* Shuffle, so the chosen method is not always last. */
-	for (size_t i = n; i > 1; i--) {
-		size_t j = hx_rng_below(&s->rng, (unsigned int)i);
-		uint8_t t = m[i - 1];
-		m[i - 1] = m[j];
-		m[j] = t;
-	}
-	g[0] = SOCKS5_VERSION;
-	g[1] = (uint8_t)n;
-	memcpy(g + 2, m, n);
-	s->mlen[MSG_GREET] = 2 + n;
-	switch (s->fault) {
-	case F_GREET_VER:
-		g[0] = (uint8_t)(6 + hx_rng_below(&s->rng, 250));
-		break;
-	case F_GREET_NMETHODS0:
-		g[1] = 0;
-		s->mlen[MSG_GREET] = 2;
-		break;
-	case F_GREET_NMETHODS:
-		/* Shorter or longer by 1..3, never 0, never the same. */
-		g[1] = (uint8_t)(n + 1 + hx_rng_below(&s->rng, 3));
-		if (n > 1 && hx_rng_chance(&s->rng, 50))
-			g[1] = (uint8_t)(1 + hx_rng_below(&s->rng,
-			    (unsigned int)n - 1));
-		break;
-	}
-}
-
-static void
-plan_login(struct script *s)
-{
-	uint8_t		*a = s->msg[MSG_AUTH];
-	const char	*user = HX_USER, *pass = HX_PASS;
-	size_t		 ul, pl, n = 0;
-
-	s->mlen[MSG_AUTH] = 0;
-	if (!s->userpass)
-		return;
-	if (s->fault == F_AUTH_BADPASS)
-		pass = hx_rng_chance(&s->rng, 50) ? "" : "monkey wrenc";
-	if (s->fault == F_AUTH_BADUSER)
-		user = hx_rng_chance(&s->rng, 50) ? "chaoss" : "Chaos";
-	ul = strlen(user);
-	pl = strlen(pass);
-	a[n++] = SOCKS5_AUTH_VERSION;
-	if (s->fault == F_AUTH_ULEN0) {
-		a[n++] = 0;
-	} else {
-		a[n++] = (uint8_t)ul;
-		memcpy(a + n, user, ul);
-		n += ul;
-	}
-	a[n++] = (uint8_t)pl;
-	memcpy(a + n, pass, pl);
-	n += pl;
-	s->mlen[MSG_AUTH] = n;
-	if (s->fault == F_AUTH_VER)
-		a[0] = (uint8_t)(hx_rng_chance(&s->rng, 30) ? 5 :
-		    2 + hx_rng_below(&s->rng, 250));
-	if (s->fault == F_AUTH_LEN) {
-		/* ULEN or PLEN off by 1..3 either way (never to ULEN 0). */
-		size_t	at = hx_rng_chance(&s->rng, 50) ? 1 : 2 + ul;
-		int	d = 1 + (int)hx_rng_below(&s->rng, 3);
-		if (hx_rng_chance(&s->rng, 50) && a[at] > d + (at == 1))
-			d = -d;
-		a[at] = (uint8_t)(a[at] + d);
-	}
-}
-
-static void
-plan_request(struct script *s)
-{
-	struct socks5_addr	 dst;
-	uint8_t			*r = s->msg[MSG_REQ];
-	int			 len;
-	size_t			 nl;
-
-	/* BIND and UDP name their own DST: the peer, or our UDP socket. */
-	h_dst(&dst, s->host, s->port);
-	if (s->fault == F_REQ_NAMELEN0 || s->fault == F_REQ_NAMEBAD ||
-	    s->fault == F_REQ_NAMELEN) {
-		dst.atyp = SOCKS5_ATYP_DOMAIN;
-		snprintf(dst.name, sizeof(dst.name), "%s", H_NAME_V4);
-	}
-	len = socks5_encode_request(r, sizeof(s->msg[MSG_REQ]), s->cmd, &dst);
-	s->mlen[MSG_REQ] = len > 0 ? (size_t)len : 0;
-	nl = r[4];
-	switch (s->fault) {
-	case F_REQ_VER:
-		r[0] = (uint8_t)(hx_rng_chance(&s->rng, 30) ? 4 :
-		    6 + hx_rng_below(&s->rng, 250));
-		break;
-	case F_REQ_CMD:
-		r[1] = (uint8_t)(hx_rng_chance(&s->rng, 30) ? 0 :
-		    4 + hx_rng_below(&s->rng, 252));
-		break;
-	case F_REQ_RSV:
-		r[2] = (uint8_t)(1 + hx_rng_below(&s->rng, 255));
-		break;
-	case F_REQ_ATYP: {
-		static const uint8_t bad[] = { 0, 2, 5, 6, 0x7f, 0xff };
-		r[3] = bad[hx_rng_below(&s->rng, sizeof(bad))];
-		break;
-	}
-	case F_REQ_NAMELEN0:
-		/* VER CMD RSV ATYP LEN=0 PORT */
-		r[4] = 0;
-		r[5] = r[5 + nl];
-		r[6] = r[6 + nl];
-		s->mlen[MSG_REQ] = 7;
-		break;
-	case F_REQ_NAMEBAD: {
-		/* A NUL, a blank, a slash or a byte past ASCII in the name. */
-		static const uint8_t bad[] = { 0x00, ' ', '/', 0xff, '\n' };
-		r[5 + hx_rng_below(&s->rng, (unsigned int)nl)] =
-		    bad[hx_rng_below(&s->rng, sizeof(bad))];
-		break;
-	}
-	case F_REQ_NAMELEN:
-		/*
-		 * Longer: the name swallows the port and waits for more (or
-		 * meets a byte no name has). Shorter makes a request for
-		 * another name, well-formed: only for CONNECT, where no
-		 * prefix of H_NAME_V4 resolves (a UDP ASSOCIATE would rightly
-		 * succeed).
-		 */
-		r[4] = (uint8_t)(nl + 1 + hx_rng_below(&s->rng, 3));
-		if (s->cmd == SOCKS5_CMD_CONNECT && hx_rng_chance(&s->rng, 50))
-			r[4] = (uint8_t)(1 + hx_rng_below(&s->rng,
-			    (unsigned int)nl - 1));
-		break;
-	}
-}
-
-static void
-plan_command(struct script *s)
-{
-	unsigned int	k = hx_rng_below(&s->rng, 100);
-
-	s->udp = -1;
-	if (k < 78) {
-		s->cmd = SOCKS5_CMD_CONNECT;
-		dest_of(s, (int)hx_rng_below(&s->rng, D_MAX));
-	} else if (k < 90) {
-		/* The expected peer: either family, or a blocked one. */
-		s->cmd = SOCKS5_CMD_BIND;
-		k = hx_rng_below(&s->rng, 10);
-		snprintf(s->host, sizeof(s->host), "%s", k < 5 ? "127.0.0.1" :
-		    k < 9 ? "::1" : HX_BLOCKED_ADDR);
-		s->port = 0;
-		s->expect = k < 9 ? SOCKS5_REP_SUCCEEDED :
-		    SOCKS5_REP_NOT_ALLOWED;
-	} else {
-		/* DST our UDP socket, or the wildcard: "my address". */
-		s->cmd = SOCKS5_CMD_UDP;
-		s->udp = hc_udp_socket(s->src);
-		if (hx_rng_chance(&s->rng, 50)) {
-			snprintf(s->host, sizeof(s->host), "%s", s->src);
-			s->port = s->udp >= 0 ? hc_local_port(s->udp) : 0;
-		} else {
-			snprintf(s->host, sizeof(s->host), "%s", s->v6 ? "::" :
-			    "0.0.0.0");
-			s->port = 0;
-		}
-		s->expect = SOCKS5_REP_SUCCEEDED;
-	}
-}
-
-static void
-plan_fault(struct script *s)
-{
-	static const int	greet[] = { F_GREET_VER, F_GREET_NMETHODS0,
-				    F_GREET_NOMETHOD, F_GREET_NMETHODS };
-	static const int	auth[] = { F_AUTH_VER, F_AUTH_ULEN0,
-				    F_AUTH_BADPASS, F_AUTH_BADUSER, F_AUTH_LEN };
-	static const int	req[] = { F_REQ_VER, F_REQ_CMD, F_REQ_RSV,
-				    F_REQ_ATYP, F_REQ_NAMELEN0, F_REQ_NAMEBAD,
-				    F_REQ_NAMELEN };
-	unsigned int		k = hx_rng_below(&s->rng, 100);
-
-	s->fault = F_NONE;
-	if (k < 50)
-		return;
-	if (k < 56)
-		s->fault = F_TRUNC;
-	else if (k < 68)
-		s->fault = greet[hx_rng_below(&s->rng, 4)];
-	else if (k < 80 && s->userpass)
-		s->fault = auth[hx_rng_below(&s->rng, 5)];
-	else if (k < 80)
-		s->fault = F_NONE;
-	else
-		s->fault = req[hx_rng_below(&s->rng, 7)];
-	s->desync = s->fault == F_GREET_NMETHODS || s->fault == F_AUTH_LEN ||
-	    s->fault == F_REQ_NAMELEN;
-}
-
-/* Draws the whole script from the seed. */
-static void
-plan(struct script *s)
-{
-	struct hx_rng	*r = &s->rng;
-
-	s->v6 = hx_rng_chance(r, 30);
-	if (s->v6)
-		snprintf(s->src, sizeof(s->src), "::1");
-	else	/* Failed logins are slowed per source: spread them. */
-		snprintf(s->src, sizeof(s->src), "127.0.0.%u",
-		    1 + hx_rng_below(r, 8));
-	s->gw_host = s->v6 ? "::1" : "127.0.0.1";
-	s->userpass = hx_rng_chance(r, 50);
-	plan_command(s);
-	plan_fault(s);
-	plan_greeting(s);
-	plan_login(s);
-	plan_request(s);
-	s->total = s->mlen[0] + s->mlen[1] + s->mlen[2];
-	s->pipelined = hx_rng_chance(r, 35);
-	s->max_chunks = 1 + (int)hx_rng_below(r, hx_rng_chance(r, 20) ? 24 : 4);
-	s->has_cut = s->fault == F_TRUNC || hx_rng_chance(r, 20);
-	s->cut = hx_rng_below(r, (unsigned int)s->total);
-	s->cut_how = (int)hx_rng_below(r, 3);
-	/* Data after the request (not after a desync: it would be framed). */
-	s->elen = 0;
-	if (s->cmd == SOCKS5_CMD_CONNECT && !s->desync &&
-	    hx_rng_chance(r, 40)) {
-		s->elen = 1 + hx_rng_below(r, hx_rng_chance(r, 50) ? 16 :
-		    EARLY_MAX);
-		fill_random(s, s->early, s->elen);
-	}
-	snprintf(s->res->plan, sizeof(s->res->plan),
-	    "src=%s gw=%s %s cmd=%u dst=%s:%u fault=%s %s chunks<=%d cut=%s "
-	    "early=%zu", s->src, s->gw_host, s->userpass ? "userpass" : "none",
-	    s->cmd, s->host, s->port, fault_name[s->fault],
-	    s->pipelined ? "pipelined" : "lock-step", s->max_chunks,
-	    !s->has_cut ? "-" : s->fault == F_TRUNC ? "stall" :
-	    cut_name[s->cut_how], s->elen);
-	if (s->has_cut && s->fault != F_TRUNC) {
-		size_t l = strlen(s->res->plan);
-		snprintf(s->res->plan + l, sizeof(s->res->plan) - l, "@%zu/%zu",
-		    s->cut, s->total);
-	}
 }
 
 /* ---------------------------------------------------------------- */
@@ -626,14 +201,14 @@ static void
 disconnect(struct script *s, int how)
 {
 	if (how == CUT_RESET) {
-		stat(s, HX_ST_RESET);
+		note(s, HX_ST_RESET);
 		hh_reset(s->fd);
 		s->fd = -1;
 	} else if (how == CUT_CLOSE) {
 		close(s->fd);
 		s->fd = -1;
 	} else {
-		stat(s, HX_ST_HALFCLOSE);
+		note(s, HX_ST_HALFCLOSE);
 		shutdown(s->fd, SHUT_WR);
 	}
 }
@@ -652,7 +227,7 @@ expect_silent_close(struct script *s, const char *what)
 	else if (extra > 0)
 		fail(s, "%s: %zu bytes instead of a close", what, extra);
 	else
-		stat(s, HX_ST_CLOSED);
+		note(s, HX_ST_CLOSED);
 	return -1;
 }
 
@@ -676,10 +251,10 @@ expect_pair(struct script *s, const char *what, uint8_t want0, uint8_t want1,
 	}
 	if (rc == HX_EOF) {
 		if (!fault_answer)
-			fail(s, "%s: closed (%zu bytes) where %02x %02x was due",
-			    what, got, want0, want1);
+			fail(s, "%s: closed (%zu bytes) where %02x %02x "
+			    "was due", what, got, want0, want1);
 		else
-			stat(s, HX_ST_CLOSED);
+			note(s, HX_ST_CLOSED);
 		return -1;
 	}
 	if (!fault_answer) {
@@ -694,7 +269,7 @@ expect_pair(struct script *s, const char *what, uint8_t want0, uint8_t want1,
 		    b[1], want0, bad1);
 		return -1;
 	}
-	stat(s, HX_ST_REPFAIL);
+	note(s, HX_ST_REPFAIL);
 	expect_silent_close(s, what);
 	return -1;
 }
@@ -729,7 +304,7 @@ check_login(struct script *s)
 	default:
 		if (expect_pair(s, "login", 1, 0, 0, 0) == -1)
 			return -1;
-		stat(s, HX_ST_AUTH);
+		note(s, HX_ST_AUTH);
 		return 0;
 	}
 }
@@ -779,7 +354,7 @@ check_reply(struct script *s, struct socks5_reply *rp)
 		 * closes with our data after the request unread, so the
 		 * kernel resets and our copy of its reply is thrown away.
 		 */
-		stat(s, HX_ST_LOSTREPLY);
+		note(s, HX_ST_LOSTREPLY);
 		return -1;
 	}
 	if (rep == HX_EOF) {
@@ -787,7 +362,7 @@ check_reply(struct script *s, struct socks5_reply *rp)
 			fail(s, "request: closed where X'%02x' was due",
 			    s->expect);
 		else
-			stat(s, HX_ST_CLOSED);
+			note(s, HX_ST_CLOSED);
 		return -1;
 	}
 	if (want == -1)
@@ -797,10 +372,10 @@ check_reply(struct script *s, struct socks5_reply *rp)
 		return -1;
 	}
 	if (rep == SOCKS5_REP_SUCCEEDED) {
-		stat(s, HX_ST_REP0);
+		note(s, HX_ST_REP0);
 		return 0;
 	}
-	stat(s, HX_ST_REPFAIL);
+	note(s, HX_ST_REPFAIL);
 	/* RFC 1928 section 6: a failure reply is followed by a close. */
 	if (hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
 		fail(s, "request: X'%02x' but not closed within %d ms", rep,
@@ -853,10 +428,10 @@ desync_tail(struct script *s, size_t from)
 	if (s->has_cut)
 		disconnect(s, CUT_HALF);
 	if (hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
-		fail(s, "%s: not closed within %d ms", fault_name[s->fault],
+		fail(s, "%s: not closed within %d ms", hxp_fault_name[s->fault],
 		    close_ms(s));
 	else
-		stat(s, HX_ST_CLOSED);
+		note(s, HX_ST_CLOSED);
 }
 
 /*
@@ -868,9 +443,9 @@ cut_end(struct script *s)
 {
 	size_t	extra = 0;
 
-	stat(s, HX_ST_ABORT);
+	note(s, HX_ST_ABORT);
 	if (s->fault == F_TRUNC) {
-		stat(s, HX_ST_STALL);
+		note(s, HX_ST_STALL);
 		if (hx_wait_eof(s->fd, close_ms(s), &extra) != 0)
 			fail(s, "stalled handshake: not closed within %d ms",
 			    close_ms(s));
@@ -932,7 +507,7 @@ handshake_pipelined(struct script *s, struct socks5_reply *rp)
 	uint8_t	all[3 * sizeof(s->msg[0]) + EARLY_MAX];
 	size_t	n = 0;
 
-	stat(s, HX_ST_PIPELINED);
+	note(s, HX_ST_PIPELINED);
 	if (s->desync) {
 		desync_tail(s, 0);
 		return -1;
@@ -984,7 +559,7 @@ echo_round(struct script *s, size_t len)
 		fail(s, "out of memory");
 		goto done;
 	}
-	fill_random(s, out, len);
+	hxp_fill_random(s, out, len);
 	if (send_split(s, out, len) == -1) {
 		fail(s, "relay: send of %zu bytes failed", len);
 		goto done;
@@ -1028,10 +603,10 @@ relay_connect(struct script *s)
 		if (hx_rng_chance(&s->rng, 10)) {
 			/* Cut off mid-relay, data in flight both ways. */
 			uint8_t junk[512];
-			fill_random(s, junk, sizeof(junk));
+			hxp_fill_random(s, junk, sizeof(junk));
 			(void)send_split(s, junk, 1 + hx_rng_below(&s->rng,
 			    sizeof(junk)));
-			stat(s, HX_ST_MIDRELAY);
+			note(s, HX_ST_MIDRELAY);
 			disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET :
 			    CUT_CLOSE);
 			return;
@@ -1040,7 +615,7 @@ relay_connect(struct script *s)
 			return;
 	}
 	if (s->elen > 0 || rounds > 0)
-		stat(s, HX_ST_RELAYED);
+		note(s, HX_ST_RELAYED);
 	k = hx_rng_below(&s->rng, 10);
 	if (k < 4) {
 		/* Half-close: the echo server finishes and closes. */
@@ -1080,7 +655,7 @@ pass_bytes(struct script *s, int a, int b, const char *dir)
 	uint8_t	out[2048], in[2048];
 	size_t	len = 1 + hx_rng_below(&s->rng, sizeof(out)), got = 0;
 
-	fill_random(s, out, len);
+	hxp_fill_random(s, out, len);
 	if (h_send_all(a, out, len) == -1 ||
 	    hx_read(b, in, len, s->w->slack_ms + 5000, &got) != (int)len ||
 	    memcmp(in, out, len) != 0) {
@@ -1109,7 +684,7 @@ relay_bind(struct script *s, const struct socks5_reply *first)
 	if (k < 15) {
 		/* Leave while the gateway waits for the peer. */
 		h_sleep_ms((int)hx_rng_below(&s->rng, 20));
-		stat(s, HX_ST_MIDRELAY);
+		note(s, HX_ST_MIDRELAY);
 		disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET :
 		    CUT_CLOSE);
 		return;
@@ -1128,8 +703,10 @@ relay_bind(struct script *s, const struct socks5_reply *first)
 		/* A peer from another address is turned away. */
 		wrong = connect_sa("127.0.0.2", &to, s->w->slack_ms + 2000);
 		if (wrong >= 0) {
-			if (hx_wait_eof(wrong, s->w->slack_ms + 5000, NULL) != 0)
-				fail(s, "bind: a peer from 127.0.0.2 was kept");
+			if (hx_wait_eof(wrong, s->w->slack_ms + 5000,
+			    NULL) != 0)
+				fail(s, "bind: a peer from 127.0.0.2 was "
+				    "kept");
 			close(wrong);
 		}
 		if (s->res->failed)
@@ -1145,7 +722,7 @@ relay_bind(struct script *s, const struct socks5_reply *first)
 		fail(s, "bind: second reply %d, not X'00'", rep);
 	} else if (pass_bytes(s, s->fd, peer, "up") == 0 &&
 	    pass_bytes(s, peer, s->fd, "down") == 0) {
-		stat(s, HX_ST_BIND);
+		note(s, HX_ST_BIND);
 		/* Either end leaves; the other must see it. */
 		if (hx_rng_chance(&s->rng, 50)) {
 			close(peer);
@@ -1176,7 +753,7 @@ udp_round(struct script *s, const struct sockaddr_storage *relay)
 	size_t			len = 1 + hx_rng_below(&s->rng, sizeof(out));
 	ssize_t			n;
 
-	fill_random(s, out, len);
+	hxp_fill_random(s, out, len);
 	h_dst(&dst, "127.0.0.1", s->w->udp4_port);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (hc_udp_send(s->udp, relay, 0, &dst, out, len) == -1) {
@@ -1219,7 +796,7 @@ relay_udp(struct script *s, const struct socks5_reply *r)
 		if (udp_round(s, &relay) == -1)
 			return;
 	if (n > 0)
-		stat(s, HX_ST_UDP);
+		note(s, HX_ST_UDP);
 	disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET : CUT_CLOSE);
 }
 
@@ -1239,12 +816,12 @@ hx_script_run(const struct hx_world *w, uint64_t seed, struct hx_result *res)
 	s.res = res;
 	s.fd = -1;
 	hx_rng_seed(&s.rng, seed);
-	plan(&s);
-	stat(&s, HX_ST_SCRIPTS);
+	hxp_plan(&s);
+	note(&s, HX_ST_SCRIPTS);
 	if (s.fault != F_NONE && s.fault != F_TRUNC)
-		stat(&s, HX_ST_FAULT);
+		note(&s, HX_ST_FAULT);
 	else if (!s.has_cut)
-		stat(&s, HX_ST_VALID);
+		note(&s, HX_ST_VALID);
 	s.fd = hh_connect_from(s.src, s.gw_host, s.v6 ? w->gw6_port :
 	    w->gw4_port, w->slack_ms + 5000);
 	if (s.fd == -1) {

@@ -48,11 +48,10 @@ struct hx_world {
 	uint16_t	gw6_port;	/* and on ::1 */
 	uint16_t	echo4_port;	/* tcpsrv -m echo on 127.0.0.1 */
 	uint16_t	echo6_port;	/* and on ::1 */
-	uint16_t	closed_port;	/* nothing listens there, either family */
+	uint16_t	closed_port;	/* nothing listens there (v4, v6) */
 	uint16_t	udp4_port;	/* udpecho on 127.0.0.1 */
 	int		handshake_ms;	/* the config's "timeout handshake" */
 	int		bind_ms;	/* the config's "timeout bind" */
-	int		connect_ms;	/* the config's "timeout connect" */
 	int		slack_ms;	/* added to every "no hang" bound */
 	/*
 	 * Not 0: a failure reply lost to the reset that follows data sent
