@@ -632,3 +632,27 @@ addr_unmap(struct sockaddr_storage *ss)
 	memset(ss, 0, sizeof(*ss));
 	memcpy(ss, &sin, sizeof(sin));
 }
+
+int
+addr_source_key(const struct sockaddr *sa, uint8_t key[ADDR_SOURCE_KEYLEN])
+{
+	const struct sockaddr_in6	*s6;
+
+	memset(key, 0, ADDR_SOURCE_KEYLEN);
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -1;
+	s6 = (const struct sockaddr_in6 *)sa;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		key[0] = 4;
+		memcpy(key + 1, &s6->sin6_addr.s6_addr[12], 4);
+		return 0;
+	}
+	key[0] = 6;
+	memcpy(key + 1, s6->sin6_addr.s6_addr, 8);
+	return 0;
+}

@@ -91,4 +91,15 @@ int	addr_is_unspecified(const struct sockaddr *sa);
  */
 void	addr_unmap(struct sockaddr_storage *ss);
 
+/* The length of an addr_source_key: the family, then 4 or 8 bytes. */
+#define ADDR_SOURCE_KEYLEN	9
+/*
+ * Fills key with what identifies one source host: an IPv4 address, or
+ * an IPv6 /64, since one host may use any address of its /64; an
+ * IPv4-mapped address is its IPv4 address. The unused bytes are zero,
+ * so keys compare with memcmp. Returns 0, or -1 for another family.
+ */
+int	addr_source_key(const struct sockaddr *sa,
+	    uint8_t key[ADDR_SOURCE_KEYLEN]);
+
 #endif /* SOCKS64_ADDR_H */

@@ -16,35 +16,6 @@
 
 #include "gateway/gatewayd.h"
 
-/*
- * The table key of sa: family and the address bits that identify one
- * source (IPv4 /32, IPv6 /64; an IPv4-mapped address is IPv4). Returns
- * 0, or -1 for another family.
- */
-static int
-authdelay_key(const struct sockaddr *sa, uint8_t key[AUTHDELAY_KEYLEN])
-{
-	const struct sockaddr_in6	*s6;
-
-	memset(key, 0, AUTHDELAY_KEYLEN);
-	if (sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return 0;
-	}
-	if (sa->sa_family != AF_INET6)
-		return -1;
-	s6 = (const struct sockaddr_in6 *)sa;
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		key[0] = 4;
-		memcpy(key + 1, &s6->sin6_addr.s6_addr[12], 4);
-		return 0;
-	}
-	key[0] = 6;
-	memcpy(key + 1, s6->sin6_addr.s6_addr, 8);
-	return 0;
-}
-
 /* The failures slot e still counts at now: halved per quiet period. */
 static unsigned int
 authdelay_count(const struct authdelay_slot *e, int64_t now)
@@ -72,7 +43,7 @@ authdelay_slot(struct authdelay *t, const uint8_t *key, int64_t now)
 	for (i = 0; i < AUTHDELAY_SLOTS; i++) {
 		e = &t->v[i];
 		if (e->failures > 0 && memcmp(e->key, key,
-		    AUTHDELAY_KEYLEN) == 0)
+		    ADDR_SOURCE_KEYLEN) == 0)
 			return e;
 	}
 	for (i = 0; i < AUTHDELAY_SLOTS; i++) {
@@ -85,7 +56,7 @@ authdelay_slot(struct authdelay *t, const uint8_t *key, int64_t now)
 		}
 	}
 	memset(victim, 0, sizeof(*victim));
-	memcpy(victim->key, key, AUTHDELAY_KEYLEN);
+	memcpy(victim->key, key, ADDR_SOURCE_KEYLEN);
 	return victim;
 }
 
@@ -108,10 +79,10 @@ authdelay_fail(struct authdelay *t, const struct sockaddr *src, int64_t now,
     unsigned int cap_ms)
 {
 	struct authdelay_slot	*e;
-	uint8_t			 key[AUTHDELAY_KEYLEN];
+	uint8_t			 key[ADDR_SOURCE_KEYLEN];
 	unsigned int		 n, ms;
 
-	if (authdelay_key(src, key) == -1)
+	if (addr_source_key(src, key) == -1)
 		return 0;
 	e = authdelay_slot(t, key, now);
 	n = authdelay_count(e, now);

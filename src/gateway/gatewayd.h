@@ -263,11 +263,9 @@ void		 users_free(struct users *u);
 #define AUTHDELAY_MAX_MS	8000u	/* up to this */
 #define AUTHDELAY_QUIET_MS	60000	/* a source's count halves per
 					   quiet period */
-#define AUTHDELAY_KEYLEN	9	/* family, then 4 (IPv4) or 8 (the
-					   IPv6 /64) address bytes */
 
 struct authdelay_slot {
-	uint8_t		key[AUTHDELAY_KEYLEN];
+	uint8_t		key[ADDR_SOURCE_KEYLEN];	/* addr_source_key() */
 	uint32_t	failures;	/* 0: a free slot */
 	int64_t		last;		/* ms of its last failure */
 };

@@ -26,11 +26,10 @@
 #include "gateway/gatewayd.h"
 
 #define SRCLIMIT_BUCKETS	1024	/* a power of two */
-#define SRCLIMIT_KEYLEN		9	/* family, then 4 or 8 bytes */
 
 struct srclimit_entry {
 	struct srclimit_entry	*next;
-	uint8_t			 key[SRCLIMIT_KEYLEN];
+	uint8_t			 key[ADDR_SOURCE_KEYLEN];
 	unsigned int		 n;	/* live sessions; never 0 here */
 };
 
@@ -41,40 +40,11 @@ static uint64_t			 srclimit_seed;
 static int			 srclimit_seeded;
 
 /*
- * The key of sa: family and the address bits of one source (IPv4 /32,
- * IPv6 /64; an IPv4-mapped address is IPv4). Returns 0, or -1 for
- * another family.
- */
-static int
-srclimit_key(const struct sockaddr *sa, uint8_t key[SRCLIMIT_KEYLEN])
-{
-	const struct sockaddr_in6	*s6;
-
-	memset(key, 0, SRCLIMIT_KEYLEN);
-	if (sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return 0;
-	}
-	if (sa->sa_family != AF_INET6)
-		return -1;
-	s6 = (const struct sockaddr_in6 *)sa;
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		key[0] = 4;
-		memcpy(key + 1, &s6->sin6_addr.s6_addr[12], 4);
-		return 0;
-	}
-	key[0] = 6;
-	memcpy(key + 1, s6->sin6_addr.s6_addr, 8);
-	return 0;
-}
-
-/*
  * The bucket of key: FNV-1a over the seeded key, then a final mix so
  * every key bit reaches the low bits the mask keeps. Called locked.
  */
 static size_t
-srclimit_bucket(const uint8_t key[SRCLIMIT_KEYLEN])
+srclimit_bucket(const uint8_t key[ADDR_SOURCE_KEYLEN])
 {
 	struct timespec	ts;
 	uint64_t	h;
@@ -91,7 +61,7 @@ srclimit_bucket(const uint8_t key[SRCLIMIT_KEYLEN])
 		srclimit_seeded = 1;
 	}
 	h = 0xcbf29ce484222325ull ^ srclimit_seed;
-	for (i = 0; i < SRCLIMIT_KEYLEN; i++) {
+	for (i = 0; i < ADDR_SOURCE_KEYLEN; i++) {
 		h ^= key[i];
 		h *= 0x100000001b3ull;
 	}
@@ -103,13 +73,13 @@ srclimit_bucket(const uint8_t key[SRCLIMIT_KEYLEN])
 
 /* The link pointing at key's entry (*link NULL: none). Called locked. */
 static struct srclimit_entry **
-srclimit_find(const uint8_t key[SRCLIMIT_KEYLEN])
+srclimit_find(const uint8_t key[ADDR_SOURCE_KEYLEN])
 {
 	struct srclimit_entry	**link;
 
 	link = &srclimit_buckets[srclimit_bucket(key)];
 	while (*link != NULL && memcmp((*link)->key, key,
-	    SRCLIMIT_KEYLEN) != 0)
+	    ADDR_SOURCE_KEYLEN) != 0)
 		link = &(*link)->next;
 	return link;
 }
@@ -118,10 +88,10 @@ int
 srclimit_take(const struct sockaddr *src, unsigned int max)
 {
 	struct srclimit_entry	**link, *e;
-	uint8_t			  key[SRCLIMIT_KEYLEN];
+	uint8_t			  key[ADDR_SOURCE_KEYLEN];
 	int			  rc = 0;
 
-	if (srclimit_key(src, key) == -1)
+	if (addr_source_key(src, key) == -1)
 		return 0;
 	pthread_mutex_lock(&srclimit_lock);
 	link = srclimit_find(key);
@@ -134,7 +104,7 @@ srclimit_take(const struct sockaddr *src, unsigned int max)
 	} else if ((e = calloc(1, sizeof(*e))) == NULL)
 		rc = -1;		/* errno ENOMEM */
 	else {
-		memcpy(e->key, key, SRCLIMIT_KEYLEN);
+		memcpy(e->key, key, ADDR_SOURCE_KEYLEN);
 		e->n = 1;
 		*link = e;
 	}
@@ -146,9 +116,9 @@ void
 srclimit_release(const struct sockaddr *src)
 {
 	struct srclimit_entry	**link, *e;
-	uint8_t			  key[SRCLIMIT_KEYLEN];
+	uint8_t			  key[ADDR_SOURCE_KEYLEN];
 
-	if (srclimit_key(src, key) == -1)
+	if (addr_source_key(src, key) == -1)
 		return;
 	pthread_mutex_lock(&srclimit_lock);
 	link = srclimit_find(key);
@@ -163,10 +133,10 @@ unsigned int
 srclimit_count(const struct sockaddr *src)
 {
 	struct srclimit_entry	*e;
-	uint8_t			 key[SRCLIMIT_KEYLEN];
+	uint8_t			 key[ADDR_SOURCE_KEYLEN];
 	unsigned int		 n = 0;
 
-	if (srclimit_key(src, key) == -1)
+	if (addr_source_key(src, key) == -1)
 		return 0;
 	pthread_mutex_lock(&srclimit_lock);
 	if ((e = *srclimit_find(key)) != NULL)

@@ -607,6 +607,41 @@ test_addr_unmap_table(void **state)
 	}
 }
 
+/*
+ * One source per IPv4 address and per IPv6 /64, an IPv4-mapped address
+ * being its IPv4 one: the grouping max-clients-per-source and the
+ * failed-login slowdown share.
+ */
+static void
+test_addr_source_key_groups(void **state)
+{
+	static const struct {
+		const char	*a, *b;
+		int		 same;
+	} t[] = {
+		{ "192.0.2.7:1", "192.0.2.7:2", 1 },		/* port ignored */
+		{ "192.0.2.7:1", "192.0.2.8:1", 0 },
+		{ "192.0.2.7:1", "[::ffff:192.0.2.7]:1", 1 },
+		{ "[2001:db8:0:1::7]:1", "[2001:db8:0:1:ffff::9]:1", 1 },
+		{ "[2001:db8:0:1::7]:1", "[2001:db8:0:2::7]:1", 0 },
+		{ "[::c000:207]:1", "192.0.2.7:1", 0 },	/* not mapped */
+	};
+	struct sockaddr_storage	a, b;
+	struct sockaddr_un	un = { .sun_family = AF_UNIX };
+	uint8_t			ka[ADDR_SOURCE_KEYLEN], kb[ADDR_SOURCE_KEYLEN];
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < NELEM(t); i++) {
+		mk(t[i].a, &a);
+		mk(t[i].b, &b);
+		assert_int_equal(addr_source_key((struct sockaddr *)&a, ka), 0);
+		assert_int_equal(addr_source_key((struct sockaddr *)&b, kb), 0);
+		assert_int_equal(memcmp(ka, kb, sizeof(ka)) == 0, t[i].same);
+	}
+	assert_int_equal(addr_source_key((struct sockaddr *)&un, ka), -1);
+}
+
 /* A fixed-seed generator, so a failure can be reproduced. */
 static uint32_t
 rnd(uint32_t *seed)
@@ -751,6 +786,7 @@ main(void)
 		cmocka_unit_test(test_addr_is_loopback_table),
 		cmocka_unit_test(test_addr_is_unspecified_table),
 		cmocka_unit_test(test_addr_unmap_table),
+		cmocka_unit_test(test_addr_source_key_groups),
 		cmocka_unit_test(test_addr_parse_random_round_trip),
 	};
 
