@@ -4,7 +4,7 @@
  * plan, harness_chaos_plan.c), then played against the gateway here:
  * each message of the handshake sent in random pieces, either waiting
  * for each answer (lock-step) or all at once (pipelined), then the relay
- * of whatever the command opened.
+ * of whatever the command opened (harness_chaos_relay.c).
  * Every answer is held against what RFC 1928/1929 and the gateway's
  * rules say it must be; a malformed message may instead be answered by
  * a close, but never by success and never by silence past the handshake
@@ -117,11 +117,8 @@ hx_wait_eof(int fd, int timeout_ms, size_t *extra)
 	return rc;
 }
 
-static void
-fail(struct script *s, const char *fmt, ...) __attribute__((format(printf,
-    2, 3)));
-static void
-fail(struct script *s, const char *fmt, ...)
+void
+hxp_fail(struct script *s, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -133,8 +130,8 @@ fail(struct script *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-note(struct script *s, enum hx_stat k)
+void
+hxp_note(struct script *s, enum hx_stat k)
 {
 	s->res->stat[k]++;
 }
@@ -147,8 +144,8 @@ step_ms(const struct script *s)
 }
 
 /* The longest a gateway may take to close after a fault or a stall. */
-static int
-close_ms(const struct script *s)
+int
+hxp_close_ms(const struct script *s)
 {
 	return s->w->handshake_ms + s->w->bind_ms + s->w->slack_ms;
 }
@@ -161,8 +158,8 @@ close_ms(const struct script *s)
  * sees a message split at random points. Returns 0, or -1 when the
  * gateway closed on us.
  */
-static int
-send_split(struct script *s, const uint8_t *buf, size_t len)
+int
+hxp_send_split(struct script *s, const uint8_t *buf, size_t len)
 {
 	unsigned int	n = 1 + hx_rng_below(&s->rng,
 			    (unsigned int)s->max_chunks);
@@ -197,18 +194,18 @@ send_split(struct script *s, const uint8_t *buf, size_t len)
 }
 
 /* Ends our side as the plan says: close, reset or half-close. */
-static void
-disconnect(struct script *s, int how)
+void
+hxp_disconnect(struct script *s, int how)
 {
 	if (how == CUT_RESET) {
-		note(s, HX_ST_RESET);
+		hxp_note(s, HX_ST_RESET);
 		hh_reset(s->fd);
 		s->fd = -1;
 	} else if (how == CUT_CLOSE) {
 		close(s->fd);
 		s->fd = -1;
 	} else {
-		note(s, HX_ST_HALFCLOSE);
+		hxp_note(s, HX_ST_HALFCLOSE);
 		shutdown(s->fd, SHUT_WR);
 	}
 }
@@ -222,12 +219,13 @@ expect_silent_close(struct script *s, const char *what)
 {
 	size_t	extra = 0;
 
-	if (hx_wait_eof(s->fd, close_ms(s), &extra) != 0)
-		fail(s, "%s: not closed within %d ms", what, close_ms(s));
+	if (hx_wait_eof(s->fd, hxp_close_ms(s), &extra) != 0)
+		hxp_fail(s, "%s: not closed within %d ms", what,
+		    hxp_close_ms(s));
 	else if (extra > 0)
-		fail(s, "%s: %zu bytes instead of a close", what, extra);
+		hxp_fail(s, "%s: %zu bytes instead of a close", what, extra);
 	else
-		note(s, HX_ST_CLOSED);
+		hxp_note(s, HX_ST_CLOSED);
 	return -1;
 }
 
@@ -245,31 +243,31 @@ expect_pair(struct script *s, const char *what, uint8_t want0, uint8_t want1,
 	int	rc = hx_read(s->fd, b, 2, step_ms(s), &got);
 
 	if (rc == HX_TIMEOUT) {
-		fail(s, "%s: no answer within %d ms (%zu bytes)", what,
+		hxp_fail(s, "%s: no answer within %d ms (%zu bytes)", what,
 		    step_ms(s), got);
 		return -1;
 	}
 	if (rc == HX_EOF) {
 		if (!fault_answer)
-			fail(s, "%s: closed (%zu bytes) where %02x %02x "
+			hxp_fail(s, "%s: closed (%zu bytes) where %02x %02x "
 			    "was due", what, got, want0, want1);
 		else
-			note(s, HX_ST_CLOSED);
+			hxp_note(s, HX_ST_CLOSED);
 		return -1;
 	}
 	if (!fault_answer) {
 		if (b[0] != want0 || b[1] != want1)
-			fail(s, "%s: %02x %02x, not %02x %02x", what, b[0],
+			hxp_fail(s, "%s: %02x %02x, not %02x %02x", what, b[0],
 			    b[1], want0, want1);
 		return s->res->failed ? -1 : 0;
 	}
 	/* A refusal: the answer it must be, then a close. */
 	if (b[0] != want0 || b[1] != bad1) {
-		fail(s, "%s: %02x %02x, not %02x %02x or a close", what, b[0],
-		    b[1], want0, bad1);
+		hxp_fail(s, "%s: %02x %02x, not %02x %02x or a close", what,
+		    b[0], b[1], want0, bad1);
 		return -1;
 	}
-	note(s, HX_ST_REPFAIL);
+	hxp_note(s, HX_ST_REPFAIL);
 	expect_silent_close(s, what);
 	return -1;
 }
@@ -304,7 +302,7 @@ check_login(struct script *s)
 	default:
 		if (expect_pair(s, "login", 1, 0, 0, 0) == -1)
 			return -1;
-		note(s, HX_ST_AUTH);
+		hxp_note(s, HX_ST_AUTH);
 		return 0;
 	}
 }
@@ -340,11 +338,11 @@ check_reply(struct script *s, struct socks5_reply *rp)
 		return expect_silent_close(s, "request with bad VER");
 	rep = hx_read_reply(s->fd, rp, step_ms(s));
 	if (rep == HX_TIMEOUT) {
-		fail(s, "request: no reply within %d ms", step_ms(s));
+		hxp_fail(s, "request: no reply within %d ms", step_ms(s));
 		return -1;
 	}
 	if (rep == HX_GARBAGE) {
-		fail(s, "request: the reply does not parse");
+		hxp_fail(s, "request: the reply does not parse");
 		return -1;
 	}
 	if (rep == HX_EOF && want == -1 && s->elen > 0 &&
@@ -354,32 +352,32 @@ check_reply(struct script *s, struct socks5_reply *rp)
 		 * closes with our data after the request unread, so the
 		 * kernel resets and our copy of its reply is thrown away.
 		 */
-		note(s, HX_ST_LOSTREPLY);
+		hxp_note(s, HX_ST_LOSTREPLY);
 		return -1;
 	}
 	if (rep == HX_EOF) {
 		if (want == -1)
-			fail(s, "request: closed where X'%02x' was due",
+			hxp_fail(s, "request: closed where X'%02x' was due",
 			    s->expect);
 		else
-			note(s, HX_ST_CLOSED);
+			hxp_note(s, HX_ST_CLOSED);
 		return -1;
 	}
 	if (want == -1)
 		want = s->expect;
 	if (rep != want) {
-		fail(s, "request: X'%02x', not X'%02x'", rep, want);
+		hxp_fail(s, "request: X'%02x', not X'%02x'", rep, want);
 		return -1;
 	}
 	if (rep == SOCKS5_REP_SUCCEEDED) {
-		note(s, HX_ST_REP0);
+		hxp_note(s, HX_ST_REP0);
 		return 0;
 	}
-	note(s, HX_ST_REPFAIL);
+	hxp_note(s, HX_ST_REPFAIL);
 	/* RFC 1928 section 6: a failure reply is followed by a close. */
-	if (hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
-		fail(s, "request: X'%02x' but not closed within %d ms", rep,
-		    close_ms(s));
+	if (hx_wait_eof(s->fd, hxp_close_ms(s), NULL) != 0)
+		hxp_fail(s, "request: X'%02x' but not closed within %d ms", rep,
+		    hxp_close_ms(s));
 	return -1;
 }
 
@@ -420,18 +418,18 @@ desync_tail(struct script *s, size_t from)
 		n += s->mlen[i];
 	}
 	if (end > from)
-		(void)send_split(s, all + from, end - from);
+		(void)hxp_send_split(s, all + from, end - from);
 	if (s->has_cut && s->cut_how != CUT_HALF) {
-		disconnect(s, s->cut_how);
+		hxp_disconnect(s, s->cut_how);
 		return;
 	}
 	if (s->has_cut)
-		disconnect(s, CUT_HALF);
-	if (hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
-		fail(s, "%s: not closed within %d ms", hxp_fault_name[s->fault],
-		    close_ms(s));
+		hxp_disconnect(s, CUT_HALF);
+	if (hx_wait_eof(s->fd, hxp_close_ms(s), NULL) != 0)
+		hxp_fail(s, "%s: not closed within %d ms",
+		    hxp_fault_name[s->fault], hxp_close_ms(s));
 	else
-		note(s, HX_ST_CLOSED);
+		hxp_note(s, HX_ST_CLOSED);
 }
 
 /*
@@ -443,22 +441,22 @@ cut_end(struct script *s)
 {
 	size_t	extra = 0;
 
-	note(s, HX_ST_ABORT);
+	hxp_note(s, HX_ST_ABORT);
 	if (s->fault == F_TRUNC) {
-		note(s, HX_ST_STALL);
-		if (hx_wait_eof(s->fd, close_ms(s), &extra) != 0)
-			fail(s, "stalled handshake: not closed within %d ms",
-			    close_ms(s));
+		hxp_note(s, HX_ST_STALL);
+		if (hx_wait_eof(s->fd, hxp_close_ms(s), &extra) != 0)
+			hxp_fail(s, "stalled handshake: not closed within "
+			    "%d ms", hxp_close_ms(s));
 		else if (extra > 0)
-			fail(s, "stalled handshake: %zu bytes of answer to "
+			hxp_fail(s, "stalled handshake: %zu bytes of answer to "
 			    "a message not whole", extra);
 		return;
 	}
-	disconnect(s, s->cut_how);
+	hxp_disconnect(s, s->cut_how);
 	if (s->cut_how == CUT_HALF &&
-	    hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
-		fail(s, "half-closed handshake: not closed within %d ms",
-		    close_ms(s));
+	    hx_wait_eof(s->fd, hxp_close_ms(s), NULL) != 0)
+		hxp_fail(s, "half-closed handshake: not closed within %d ms",
+		    hxp_close_ms(s));
 }
 
 /*
@@ -481,7 +479,7 @@ handshake_lockstep(struct script *s, struct socks5_reply *rp)
 			return -1;
 		}
 		if (s->has_cut && s->cut < off + len) {
-			(void)send_split(s, s->msg[i], s->cut - off);
+			(void)hxp_send_split(s, s->msg[i], s->cut - off);
 			cut_end(s);
 			return -1;
 		}
@@ -490,9 +488,9 @@ handshake_lockstep(struct script *s, struct socks5_reply *rp)
 		 * (after a failure reply to the request, say, with our data
 		 * after it unread): the answers it sent first decide.
 		 */
-		(void)send_split(s, s->msg[i], len);
+		(void)hxp_send_split(s, s->msg[i], len);
 		if (i == MSG_REQ && s->elen > 0)
-			(void)send_split(s, s->early, s->elen);
+			(void)hxp_send_split(s, s->early, s->elen);
 		off += len;
 		if (check_message(s, i, rp) == -1)
 			return -1;
@@ -507,7 +505,7 @@ handshake_pipelined(struct script *s, struct socks5_reply *rp)
 	uint8_t	all[3 * sizeof(s->msg[0]) + EARLY_MAX];
 	size_t	n = 0;
 
-	note(s, HX_ST_PIPELINED);
+	hxp_note(s, HX_ST_PIPELINED);
 	if (s->desync) {
 		desync_tail(s, 0);
 		return -1;
@@ -517,7 +515,7 @@ handshake_pipelined(struct script *s, struct socks5_reply *rp)
 		n += s->mlen[i];
 	}
 	if (s->has_cut) {
-		(void)send_split(s, all, s->cut);
+		(void)hxp_send_split(s, all, s->cut);
 		/*
 		 * A stall: the messages that came whole are answered first.
 		 * A disconnect: their answers are no longer due.
@@ -537,267 +535,11 @@ handshake_pipelined(struct script *s, struct socks5_reply *rp)
 	 * The gateway may close before it has read it all (a fault, a
 	 * failure reply): the answers it sent first decide.
 	 */
-	(void)send_split(s, all, n);
+	(void)hxp_send_split(s, all, n);
 	for (int i = 0; i < 3; i++)
 		if (s->mlen[i] > 0 && check_message(s, i, rp) == -1)
 			return -1;
 	return 0;
-}
-
-/* ---------------------------------------------------------------- */
-/* the relays                                                         */
-
-/* Sends len random bytes in pieces and expects them back, in order. */
-static int
-echo_round(struct script *s, size_t len)
-{
-	uint8_t	*out = malloc(len), *in = malloc(len);
-	size_t	 got = 0;
-	int	 rc = -1;
-
-	if (out == NULL || in == NULL) {
-		fail(s, "out of memory");
-		goto done;
-	}
-	hxp_fill_random(s, out, len);
-	if (send_split(s, out, len) == -1) {
-		fail(s, "relay: send of %zu bytes failed", len);
-		goto done;
-	}
-	if (hx_read(s->fd, in, len, s->w->slack_ms + 5000, &got) != (int)len)
-		fail(s, "relay: %zu of %zu bytes came back", got, len);
-	else if (memcmp(in, out, len) != 0)
-		fail(s, "relay: %zu bytes came back, not the same", len);
-	else
-		rc = 0;
-done:
-	free(out);
-	free(in);
-	return rc;
-}
-
-/* The relay of a CONNECT to an echo server. */
-static void
-relay_connect(struct script *s)
-{
-	uint8_t		back[EARLY_MAX];
-	size_t		got = 0;
-	unsigned int	rounds = hx_rng_below(&s->rng, 4), k;
-
-	if (s->elen > 0) {
-		if (hx_read(s->fd, back, s->elen, s->w->slack_ms + 5000, &got)
-		    != (int)s->elen) {
-			fail(s, "relay: %zu of %zu pipelined bytes came back",
-			    got, s->elen);
-			return;
-		}
-		if (memcmp(back, s->early, s->elen) != 0) {
-			fail(s, "relay: the pipelined bytes came back changed");
-			return;
-		}
-	}
-	for (unsigned int i = 0; i < rounds; i++) {
-		size_t len = 1 + hx_rng_below(&s->rng,
-		    hx_rng_chance(&s->rng, 10) ? 65536 : 4096);
-
-		if (hx_rng_chance(&s->rng, 10)) {
-			/* Cut off mid-relay, data in flight both ways. */
-			uint8_t junk[512];
-			hxp_fill_random(s, junk, sizeof(junk));
-			(void)send_split(s, junk, 1 + hx_rng_below(&s->rng,
-			    sizeof(junk)));
-			note(s, HX_ST_MIDRELAY);
-			disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET :
-			    CUT_CLOSE);
-			return;
-		}
-		if (echo_round(s, len) == -1)
-			return;
-	}
-	if (s->elen > 0 || rounds > 0)
-		note(s, HX_ST_RELAYED);
-	k = hx_rng_below(&s->rng, 10);
-	if (k < 4) {
-		/* Half-close: the echo server finishes and closes. */
-		size_t extra = 0;
-		disconnect(s, CUT_HALF);
-		if (hx_wait_eof(s->fd, s->w->slack_ms + 5000, &extra) != 0)
-			fail(s, "relay: no EOF after our half-close");
-		else if (extra > 0)
-			fail(s, "relay: %zu bytes more than we sent", extra);
-	} else
-		disconnect(s, k < 7 ? CUT_CLOSE : CUT_RESET);
-}
-
-/* Connects to a sockaddr from a literal source within timeout_ms. */
-static int
-connect_sa(const char *src, const struct sockaddr_storage *to, int timeout_ms)
-{
-	char		host[64];
-	uint16_t	port;
-
-	if (to->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)to;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		port = ntohs(sin->sin_port);
-	} else {
-		const struct sockaddr_in6 *sin6 = (const void *)to;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		port = ntohs(sin6->sin6_port);
-	}
-	return hh_connect_from(src, host, port, timeout_ms);
-}
-
-/* Moves len random bytes from fd a to fd b and checks them. */
-static int
-pass_bytes(struct script *s, int a, int b, const char *dir)
-{
-	uint8_t	out[2048], in[2048];
-	size_t	len = 1 + hx_rng_below(&s->rng, sizeof(out)), got = 0;
-
-	hxp_fill_random(s, out, len);
-	if (h_send_all(a, out, len) == -1 ||
-	    hx_read(b, in, len, s->w->slack_ms + 5000, &got) != (int)len ||
-	    memcmp(in, out, len) != 0) {
-		fail(s, "bind relay %s: %zu of %zu bytes came through", dir,
-		    got, len);
-		return -1;
-	}
-	return 0;
-}
-
-/* After the first reply of a BIND: a peer comes, or not. */
-static void
-relay_bind(struct script *s, const struct socks5_reply *first)
-{
-	struct sockaddr_storage	to;
-	struct socks5_reply	second;
-	socklen_t		len;
-	unsigned int		k = hx_rng_below(&s->rng, 100);
-	int			peer, wrong, rep;
-
-	if (hc_bnd(&first->bnd, s->gw_host, &to, &len) == -1 ||
-	    first->bnd.port == 0) {
-		fail(s, "bind: the first reply names no address");
-		return;
-	}
-	if (k < 15) {
-		/* Leave while the gateway waits for the peer. */
-		h_sleep_ms((int)hx_rng_below(&s->rng, 20));
-		note(s, HX_ST_MIDRELAY);
-		disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET :
-		    CUT_CLOSE);
-		return;
-	}
-	if (k < 20) {
-		/* No peer: X'06' at the bind timeout. */
-		rep = hx_read_reply(s->fd, &second, s->w->bind_ms +
-		    s->w->slack_ms);
-		if (rep != SOCKS5_REP_TTL_EXPIRED)
-			fail(s, "bind without a peer: %d, not X'06'", rep);
-		else if (hx_wait_eof(s->fd, close_ms(s), NULL) != 0)
-			fail(s, "bind timed out but not closed");
-		return;
-	}
-	if (k < 30 && strcmp(s->host, "127.0.0.1") == 0) {
-		/* A peer from another address is turned away. */
-		wrong = connect_sa("127.0.0.2", &to, s->w->slack_ms + 2000);
-		if (wrong >= 0) {
-			if (hx_wait_eof(wrong, s->w->slack_ms + 5000,
-			    NULL) != 0)
-				fail(s, "bind: a peer from 127.0.0.2 was "
-				    "kept");
-			close(wrong);
-		}
-		if (s->res->failed)
-			return;
-	}
-	peer = connect_sa(s->host, &to, s->w->slack_ms + 2000);
-	if (peer == -1) {
-		fail(s, "bind: the peer could not connect");
-		return;
-	}
-	rep = hx_read_reply(s->fd, &second, s->w->slack_ms + 5000);
-	if (rep != SOCKS5_REP_SUCCEEDED) {
-		fail(s, "bind: second reply %d, not X'00'", rep);
-	} else if (pass_bytes(s, s->fd, peer, "up") == 0 &&
-	    pass_bytes(s, peer, s->fd, "down") == 0) {
-		note(s, HX_ST_BIND);
-		/* Either end leaves; the other must see it. */
-		if (hx_rng_chance(&s->rng, 50)) {
-			close(peer);
-			peer = -1;
-			if (hx_wait_eof(s->fd, s->w->slack_ms + 5000, NULL)
-			    != 0)
-				fail(s, "bind: the peer left, the client "
-				    "not told");
-		} else {
-			disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET :
-			    CUT_CLOSE);
-			if (hx_wait_eof(peer, s->w->slack_ms + 5000, NULL) != 0)
-				fail(s, "bind: the client left, the peer "
-				    "not told");
-		}
-	}
-	if (peer >= 0)
-		close(peer);
-}
-
-/* One datagram through the relay and back, a few tries (UDP may drop). */
-static int
-udp_round(struct script *s, const struct sockaddr_storage *relay)
-{
-	struct socks5_addr	dst, from;
-	uint8_t			out[512];
-	char			in[600];
-	size_t			len = 1 + hx_rng_below(&s->rng, sizeof(out));
-	ssize_t			n;
-
-	hxp_fill_random(s, out, len);
-	h_dst(&dst, "127.0.0.1", s->w->udp4_port);
-	for (int attempt = 0; attempt < 3; attempt++) {
-		if (hc_udp_send(s->udp, relay, 0, &dst, out, len) == -1) {
-			fail(s, "udp: send failed");
-			return -1;
-		}
-		n = hc_udp_recv(s->udp, &from, in, sizeof(in),
-		    s->w->slack_ms + 1000);
-		if (n == (ssize_t)len && memcmp(in, out, len) == 0)
-			return 0;
-	}
-	fail(s, "udp: %zu bytes did not come back in 3 tries", len);
-	return -1;
-}
-
-/* After the reply of a UDP ASSOCIATE: datagrams, then the end of it. */
-static void
-relay_udp(struct script *s, const struct socks5_reply *r)
-{
-	struct sockaddr_storage	relay;
-	struct socks5_addr	dst;
-	socklen_t		len;
-	unsigned int		n = hx_rng_below(&s->rng, 4);
-
-	if (s->udp < 0) {
-		fail(s, "udp: no socket of ours");
-		return;
-	}
-	if (hc_bnd(&r->bnd, s->gw_host, &relay, &len) == -1 ||
-	    r->bnd.port == 0) {
-		fail(s, "udp: the reply names no relay");
-		return;
-	}
-	if (hx_rng_chance(&s->rng, 30)) {
-		/* A fragment, which the relay drops (RFC 1928 section 7). */
-		h_dst(&dst, "127.0.0.1", s->w->udp4_port);
-		(void)hc_udp_send(s->udp, &relay, 1, &dst, "frag", 4);
-	}
-	for (unsigned int i = 0; i < n; i++)
-		if (udp_round(s, &relay) == -1)
-			return;
-	if (n > 0)
-		note(s, HX_ST_UDP);
-	disconnect(s, hx_rng_chance(&s->rng, 50) ? CUT_RESET : CUT_CLOSE);
 }
 
 /* ---------------------------------------------------------------- */
@@ -817,15 +559,16 @@ hx_script_run(const struct hx_world *w, uint64_t seed, struct hx_result *res)
 	s.fd = -1;
 	hx_rng_seed(&s.rng, seed);
 	hxp_plan(&s);
-	note(&s, HX_ST_SCRIPTS);
+	hxp_note(&s, HX_ST_SCRIPTS);
 	if (s.fault != F_NONE && s.fault != F_TRUNC)
-		note(&s, HX_ST_FAULT);
+		hxp_note(&s, HX_ST_FAULT);
 	else if (!s.has_cut)
-		note(&s, HX_ST_VALID);
+		hxp_note(&s, HX_ST_VALID);
 	s.fd = hh_connect_from(s.src, s.gw_host, s.v6 ? w->gw6_port :
 	    w->gw4_port, w->slack_ms + 5000);
 	if (s.fd == -1) {
-		fail(&s, "cannot connect to the gateway: %s", strerror(errno));
+		hxp_fail(&s, "cannot connect to the gateway: %s",
+		    strerror(errno));
 		goto out;
 	}
 	/* Every piece its own segment: the split points are real. */
@@ -837,11 +580,11 @@ hx_script_run(const struct hx_world *w, uint64_t seed, struct hx_result *res)
 	    handshake_lockstep(&s, &rp);
 	if (rc == 0 && !res->failed) {
 		if (s.cmd == SOCKS5_CMD_CONNECT)
-			relay_connect(&s);
+			hxp_relay_connect(&s);
 		else if (s.cmd == SOCKS5_CMD_BIND)
-			relay_bind(&s, &rp);
+			hxp_relay_bind(&s, &rp);
 		else
-			relay_udp(&s, &rp);
+			hxp_relay_udp(&s, &rp);
 	}
 out:
 	if (s.fd >= 0)

@@ -1,7 +1,8 @@
 /*
  * harness_chaos_script.h - private to harness_chaos*.c: one script of
  * the randomized client, as drawn from its seed (harness_chaos_plan.c)
- * and then played (harness_chaos.c).
+ * and then played: the handshake (harness_chaos.c), the relay
+ * (harness_chaos_relay.c).
  */
 #ifndef SOCKS64_IT_HARNESS_CHAOS_SCRIPT_H
 #define SOCKS64_IT_HARNESS_CHAOS_SCRIPT_H
@@ -88,5 +89,22 @@ extern const char *const hxp_cut_name[3];
 /* Draws the whole script from s->rng; s->w and s->res are set. */
 void	hxp_plan(struct script *s);
 void	hxp_fill_random(struct script *s, uint8_t *buf, size_t len);
+
+/* harness_chaos.c */
+/* Notes the script's first failure (later ones are consequences). */
+void	hxp_fail(struct script *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	hxp_note(struct script *s, enum hx_stat k);
+/* The longest a gateway may take to close after a fault or a stall. */
+int	hxp_close_ms(const struct script *s);
+/* buf in random pieces with short pauses: 0, or -1 if the peer closed. */
+int	hxp_send_split(struct script *s, const uint8_t *buf, size_t len);
+/* Ends our side: CUT_CLOSE, CUT_RESET or CUT_HALF (s->fd -1 unless half). */
+void	hxp_disconnect(struct script *s, int how);
+
+/* harness_chaos_relay.c: after X'00', each ends the script's use of fd */
+void	hxp_relay_connect(struct script *s);
+void	hxp_relay_bind(struct script *s, const struct socks5_reply *first);
+void	hxp_relay_udp(struct script *s, const struct socks5_reply *r);
 
 #endif /* SOCKS64_IT_HARNESS_CHAOS_SCRIPT_H */
