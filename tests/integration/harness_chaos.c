@@ -29,8 +29,8 @@
 
 const char *const hx_stat_name[HX_ST_MAX] = {
 	"scripts", "valid", "fault", "abort", "pipelined", "auth", "rep0",
-	"repfail", "closed", "relayed", "midrelay", "halfclose", "reset",
-	"bind", "udp", "stall", "lostreply",
+	"repfail", "closed", "relayed", "sink", "midrelay", "halfclose",
+	"reset", "bind", "udp", "stall", "lostreply",
 };
 
 /* ---------------------------------------------------------------- */
@@ -579,7 +579,9 @@ hx_script_run(const struct hx_world *w, uint64_t seed, struct hx_result *res)
 	rc = s.pipelined ? handshake_pipelined(&s, &rp) :
 	    handshake_lockstep(&s, &rp);
 	if (rc == 0 && !res->failed) {
-		if (s.cmd == SOCKS5_CMD_CONNECT)
+		if (s.cmd == SOCKS5_CMD_CONNECT && s.dest == D_SINK)
+			hxp_relay_sink(&s);
+		else if (s.cmd == SOCKS5_CMD_CONNECT)
 			hxp_relay_connect(&s);
 		else if (s.cmd == SOCKS5_CMD_BIND)
 			hxp_relay_bind(&s, &rp);

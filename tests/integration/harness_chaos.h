@@ -48,6 +48,7 @@ struct hx_world {
 	uint16_t	gw6_port;	/* and on ::1 */
 	uint16_t	echo4_port;	/* tcpsrv -m echo on 127.0.0.1 */
 	uint16_t	echo6_port;	/* and on ::1 */
+	uint16_t	sink_port;	/* tcpsrv -m hold on 127.0.0.1 */
 	uint16_t	closed_port;	/* nothing listens there (v4, v6) */
 	uint16_t	udp4_port;	/* udpecho on 127.0.0.1 */
 	int		handshake_ms;	/* the config's "timeout handshake" */
@@ -73,6 +74,7 @@ enum hx_stat {
 	HX_ST_REPFAIL,		/* got a failure reply code */
 	HX_ST_CLOSED,		/* the gateway closed without a reply */
 	HX_ST_RELAYED,		/* echo compared byte for byte */
+	HX_ST_SINK,		/* data into a server that never answers */
 	HX_ST_MIDRELAY,		/* cut off during the relay */
 	HX_ST_HALFCLOSE,
 	HX_ST_RESET,

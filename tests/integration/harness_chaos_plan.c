@@ -82,6 +82,7 @@ dest_of(struct script *s, int d)
 		[D_UNKNOWN] = { HX_UNKNOWN_NAME, SOCKS5_REP_HOST_UNREACHABLE },
 		[D_NOROUTE4] = { HX_NOROUTE4, SOCKS5_REP_NET_UNREACHABLE },
 		[D_NOROUTE6] = { HX_NOROUTE6, SOCKS5_REP_NET_UNREACHABLE },
+		[D_SINK] = { "127.0.0.1", SOCKS5_REP_SUCCEEDED },
 	};
 
 	s->dest = d;
@@ -93,6 +94,9 @@ dest_of(struct script *s, int d)
 		break;
 	case D_CLOSED4: case D_CLOSED6:
 		s->port = s->w->closed_port;
+		break;
+	case D_SINK:
+		s->port = s->w->sink_port;
 		break;
 	default:
 		s->port = s->w->echo4_port;

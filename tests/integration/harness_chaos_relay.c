@@ -101,6 +101,40 @@ hxp_relay_connect(struct script *s)
 		hxp_disconnect(s, k < 7 ? CUT_CLOSE : CUT_RESET);
 }
 
+/*
+ * The relay of a CONNECT to a server that reads and never answers: data
+ * in, nothing back, then our end. After a half-close the server sees
+ * EOF and closes, and the gateway must pass that on.
+ */
+void
+hxp_relay_sink(struct script *s)
+{
+	uint8_t		buf[4096];
+	unsigned int	rounds = hx_rng_below(&s->rng, 4), k;
+	size_t		extra = 0;
+
+	for (unsigned int i = 0; i < rounds; i++) {
+		size_t len = 1 + hx_rng_below(&s->rng, sizeof(buf));
+
+		hxp_fill_random(s, buf, len);
+		if (hxp_send_split(s, buf, len) == -1) {
+			hxp_fail(s, "sink: send of %zu bytes failed", len);
+			return;
+		}
+	}
+	hxp_note(s, HX_ST_SINK);
+	k = hx_rng_below(&s->rng, 10);
+	if (k < 4) {
+		hxp_disconnect(s, CUT_HALF);
+		if (hx_wait_eof(s->fd, s->w->slack_ms + 5000, &extra) != 0)
+			hxp_fail(s, "sink: no EOF after our half-close");
+		else if (extra > 0)
+			hxp_fail(s, "sink: %zu bytes from a server that sends "
+			    "none", extra);
+	} else
+		hxp_disconnect(s, k < 7 ? CUT_CLOSE : CUT_RESET);
+}
+
 /* Connects to a sockaddr from a literal source within timeout_ms. */
 static int
 connect_sa(const char *src, const struct sockaddr_storage *to, int timeout_ms)

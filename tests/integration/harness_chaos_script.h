@@ -12,7 +12,7 @@
 enum dest {
 	D_ECHO4, D_ECHO6, D_NAME4, D_NAME6, D_CLOSED4, D_CLOSED6,
 	D_BLOCK_ADDR, D_BLOCK_NAME, D_UNKNOWN, D_NOROUTE4, D_NOROUTE6,
-	D_MAX
+	D_SINK, D_MAX
 };
 
 /*
@@ -104,6 +104,7 @@ void	hxp_disconnect(struct script *s, int how);
 
 /* harness_chaos_relay.c: after X'00', each ends the script's use of fd */
 void	hxp_relay_connect(struct script *s);
+void	hxp_relay_sink(struct script *s);
 void	hxp_relay_bind(struct script *s, const struct socks5_reply *first);
 void	hxp_relay_udp(struct script *s, const struct socks5_reply *r);
 
