@@ -8,11 +8,11 @@
  * a peer; UDP ASSOCIATE; one field corrupted or not; each message in
  * random pieces, lock-step or pipelined; cut off by a close, a reset or
  * a half-close at any point, the relay included. Every answer is held
- * against the rules. Then the daemon must settle back to the
+ * against the rules. Meanwhile a correct client probes that the daemon
+ * serves, and SIGHUP reloads the (same) config every few seconds under
+ * the sessions' feet. Then the daemon must settle back to the
  * descriptors and threads it had when ready, serve a correct client at
- * once, hold no sanitizer report in its log, and exit 0 on SIGTERM. A correct client probes all along that
- * the daemon serves, and SIGHUP reloads the (same) config every few
- * seconds under the sessions' feet.
+ * once, hold no sanitizer report in its log, and exit 0 on SIGTERM.
  *
  * Replay: the seed is printed; SOCKS64_CHAOS_SEED=S runs the same
  * scripts, SOCKS64_CHAOS_ONLY=N only script N (in one thread). Also
