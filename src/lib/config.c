@@ -29,14 +29,14 @@
 #define CONF_MAX_LIST	256		/* local-suffix / direct entries */
 
 /*
- * The loaded configuration. Written once, inside pthread_once, then
+ * The loaded configuration. Written once, inside real_once_run, then
  * only read: conf_ready (release/acquire) publishes it to the fast path.
  * conf_early is what a call made from inside the loading thread sees
  * (the real getaddrinfo may reach one of our hooks through an NSS
  * module): a disabled configuration, so nothing recurses.
  */
 static struct shim_conf conf_loaded;
-static pthread_once_t conf_once = PTHREAD_ONCE_INIT;
+static struct real_once conf_once = REAL_ONCE_INIT;
 static atomic_int conf_ready;
 static atomic_int conf_debug;
 static _Thread_local int conf_loading;
@@ -776,7 +776,7 @@ shim_conf(void)
 		return &conf_early;
 	saved = errno;
 	conf_loading = 1;
-	pthread_once(&conf_once, conf_load);
+	real_once_run(&conf_once, conf_load);
 	conf_loading = 0;
 	atomic_store_explicit(&conf_ready, 1, memory_order_release);
 	errno = saved;

@@ -37,7 +37,7 @@
 static int	(*real_connect)(int, const struct sockaddr *, socklen_t);
 static int	(*real_getpeername)(int, struct sockaddr *, socklen_t *);
 static int	(*real_getsockname)(int, struct sockaddr *, socklen_t *);
-static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
+static struct real_once connect_once = REAL_ONCE_INIT;
 
 static void
 connect_init(void)

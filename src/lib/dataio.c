@@ -51,7 +51,7 @@ static ssize_t	(*real_read_chk)(int, void *, size_t, size_t);
 static ssize_t	(*real_recv_chk)(int, void *, size_t, size_t, int);
 static ssize_t	(*real_recvfrom_chk)(int, void *, size_t, size_t, int,
 		    struct sockaddr *, socklen_t *);
-static pthread_once_t dataio_once = PTHREAD_ONCE_INIT;
+static struct real_once dataio_once = REAL_ONCE_INIT;
 
 static void
 dataio_init(void)

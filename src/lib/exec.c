@@ -45,7 +45,7 @@ static execvpe_fn	real_execvpe;
 static fexecve_fn	real_fexecve;
 static execveat_fn	real_execveat;
 static spawn_fn		real_posix_spawn, real_posix_spawnp;
-static pthread_once_t	exec_once = PTHREAD_ONCE_INIT;
+static struct real_once	exec_once = REAL_ONCE_INIT;
 
 static void
 exec_init(void)

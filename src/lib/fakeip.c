@@ -55,7 +55,7 @@ struct fakeip_table {
 
 /*
  * The process's table, made on first use from shim_conf()'s ranges.
- * The pointer is written once, inside pthread_once and under
+ * The pointer is written once, inside real_once and under
  * fakeip_publish_lock, and only read after. The fork handlers
  * (registered at load, fork.c) hold the publish lock and then the
  * table's own lock across fork(), so both processes get a consistent
@@ -64,7 +64,7 @@ struct fakeip_table {
  * locked (under the publish lock).
  */
 static struct fakeip_table *fakeip_global_table;
-static pthread_once_t fakeip_once = PTHREAD_ONCE_INIT;
+static struct real_once fakeip_once = REAL_ONCE_INIT;
 static pthread_mutex_t fakeip_publish_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fakeip_table *fakeip_fork_table;
 

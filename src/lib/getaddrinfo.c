@@ -28,7 +28,7 @@ typedef void (*freeaddrinfo_fn)(struct addrinfo *);
 
 static getaddrinfo_fn getaddrinfo_real;
 static freeaddrinfo_fn freeaddrinfo_real;
-static pthread_once_t getaddrinfo_once = PTHREAD_ONCE_INIT;
+static struct real_once getaddrinfo_once = REAL_ONCE_INIT;
 
 /*
  * The lists this file allocated and has not seen freed, keyed by head

@@ -36,7 +36,7 @@ static struct {
 	gethostbyaddr_fn	byaddr;
 	gethostbyaddr_r_fn	byaddr_r;
 } gethostbyname_real;
-static pthread_once_t gethostbyname_once = PTHREAD_ONCE_INIT;
+static struct real_once gethostbyname_once = REAL_ONCE_INIT;
 
 /* The answer of the non-reentrant forms, one per thread. */
 static _Thread_local struct {

@@ -16,7 +16,7 @@ typedef int (*getnameinfo_fn)(const struct sockaddr *, socklen_t, char *,
     socklen_t, char *, socklen_t, int);
 
 static getnameinfo_fn getnameinfo_real;
-static pthread_once_t getnameinfo_once = PTHREAD_ONCE_INIT;
+static struct real_once getnameinfo_once = REAL_ONCE_INIT;
 
 static void
 getnameinfo_init(void)

@@ -29,7 +29,7 @@ struct hosts_set {
 /* The system's set: built once, never changed (may stay NULL). */
 static struct hosts_set *hosts_system;
 static char hosts_own_name[256];	/* gethostname(), normalised */
-static pthread_once_t hosts_once = PTHREAD_ONCE_INIT;
+static struct real_once hosts_once = REAL_ONCE_INIT;
 
 static int
 hosts_blank(char c)
@@ -264,7 +264,7 @@ hosts_has(const char *norm)
 {
 	int saved = errno;
 
-	pthread_once(&hosts_once, hosts_load);
+	real_once_run(&hosts_once, hosts_load);
 	errno = saved;
 	if (hosts_own_name[0] != '\0' && strcmp(norm, hosts_own_name) == 0)
 		return 1;

@@ -67,7 +67,7 @@ struct pending {
  * hook, which asks whether descriptor 2 is pending.
  */
 static pthread_mutex_t pending_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-static pthread_once_t pending_once = PTHREAD_ONCE_INIT;
+static struct real_once pending_once = REAL_ONCE_INIT;
 static struct pending **pending_tab;	/* by fd; under pending_lock */
 static size_t pending_cap;
 static struct idmap pending_tags = IDMAP_INIT;	/* entry address -> entry */

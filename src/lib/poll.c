@@ -41,7 +41,7 @@ static int	(*real_getsockopt)(int, int, int, void *, socklen_t *);
 static int	(*real_poll_chk)(struct pollfd *, nfds_t, int, size_t);
 static int	(*real_ppoll_chk)(struct pollfd *, nfds_t,
 		    const struct timespec *, const sigset_t *, size_t);
-static pthread_once_t poll_once = PTHREAD_ONCE_INIT;
+static struct real_once poll_once = REAL_ONCE_INIT;
 
 static void
 poll_init(void)

@@ -17,7 +17,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "shim.h"
 
@@ -55,17 +57,58 @@ real_symbol(const char *symbol)
 	return fn;
 }
 
-int
-real_once(pthread_once_t *once, void (*init)(void))
+/*
+ * This process's fork generation: 1 in the first, one more in each
+ * child (real_forked, from fork.c's atfork child handler; nothing else
+ * runs in the child then). Never 0 or -1, which are once states.
+ */
+static _Atomic long real_generation = 1;
+
+void
+real_forked(void)
 {
+	atomic_fetch_add(&real_generation, 1);
+}
+
+void
+real_once_run(struct real_once *once, void (*init)(void))
+{
+	const struct timespec ms = { 0, 1000 * 1000 };
+	long st, gen;
 	int saved = errno;
 
+	for (;;) {
+		st = atomic_load_explicit(&once->state, memory_order_acquire);
+		if (st == -1)
+			break;
+		gen = atomic_load_explicit(&real_generation,
+		    memory_order_relaxed);
+		if (st == gen) {
+			/* Another thread here runs it: short, in practice. */
+			(void)nanosleep(&ms, NULL);
+			continue;
+		}
+		/* Never run, or begun before a fork by a thread not here. */
+		if (atomic_compare_exchange_strong(&once->state, &st, gen)) {
+			init();
+			atomic_store_explicit(&once->state, -1,
+			    memory_order_release);
+			break;
+		}
+	}
+	errno = saved;
+}
+
+int
+real_once(struct real_once *once, void (*init)(void))
+{
 	if (real_initing)
 		return 0;
+	if (atomic_load_explicit(&once->state, memory_order_acquire) == -1)
+		return 1;
 	real_initing = 1;
-	pthread_once(once, init);
+	real_once_run(once, init);
 	real_initing = 0;
-	errno = saved;
 	return 1;
 }
 

@@ -47,7 +47,7 @@ static struct {
 	resolv_send_fn		send;
 	resolv_nsend_fn		nsend;
 } resolv_real;
-static pthread_once_t resolv_once = PTHREAD_ONCE_INIT;
+static struct real_once resolv_once = REAL_ONCE_INIT;
 static atomic_uint resolv_next_id;
 
 enum resolv_kind {

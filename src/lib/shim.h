@@ -34,10 +34,30 @@
  * The next definition of symbol after this library (dlsym RTLD_NEXT),
  * or NULL if there is none or it resolves back into this library (a
  * second copy of the shim preloaded, or linked in as well). Each hook
- * file caches its own pointers under pthread_once, lazily, because
+ * file caches its own pointers under real_once, lazily, because
  * another library's constructor may call a hook before ours ran.
  */
 void	*real_symbol(const char *symbol);
+/*
+ * A once-only initialisation that a fork cannot leave stuck: state 0
+ * (never run), -1 (done), or the fork generation (real_forked) of the
+ * process in which a thread is running it. A child forked while another
+ * thread of the parent was inside init finds a generation not its own
+ * (that thread does not exist in the child) and runs init itself, as
+ * glibc's pthread_once does, and as a sanitizer's replacement for
+ * pthread_once does not. A vfork child, whose parent's threads go on,
+ * waits like any other thread.
+ */
+struct real_once {
+	_Atomic long	state;
+};
+#define REAL_ONCE_INIT	{ 0 }
+/*
+ * Runs init under once unless it has run (or is running in another
+ * thread of this process: then waits for it, in 1 ms sleeps). errno is
+ * kept. For initialisations that are not real-symbol loaders.
+ */
+void	real_once_run(struct real_once *once, void (*init)(void));
 /*
  * Runs init under once, as every hook file's loader does, and returns
  * 1 once it has run; returns 0 at once, without waiting, if this thread
@@ -45,7 +65,9 @@ void	*real_symbol(const char *symbol);
  * from dlsym's allocation): the caller then does its work with
  * real_raw. errno is kept.
  */
-int	real_once(pthread_once_t *once, void (*init)(void));
+int	real_once(struct real_once *once, void (*init)(void));
+/* A fork's child handler (fork.c): this process is a new generation. */
+void	real_forked(void);
 /*
  * The system call nr made directly, not through libc (whose syscall()
  * is one of our hooks). Returns the result, or -1 with errno set as
@@ -66,11 +88,11 @@ extern void *(*real_resolver)(void *, const char *);
 /*
  * Each registers its file's pthread_atfork handlers (prepare: take the
  * lock; parent and child: release it). fork.c calls them once, from
- * the library's constructor, in lock order: never from inside a
- * pthread_once routine, which a fork in another thread can make the
- * child run a second time (glibc restarts an interrupted once), which
- * would register the handlers twice and lock a mutex twice at the
- * child's next fork. fakeip_atfork returns pthread_atfork's answer.
+ * the library's constructor, in lock order: never from inside a once
+ * routine, which a fork in another thread makes the child run a second
+ * time (real_once), which would register the handlers twice and lock a
+ * mutex twice at the child's next fork. fakeip_atfork returns
+ * pthread_atfork's answer.
  */
 void	sockreg_atfork(void);
 int	fakeip_atfork(void);

@@ -36,7 +36,7 @@
 #define SOCKREG_WORD_BITS	(8 * sizeof(unsigned long))
 
 static pthread_mutex_t sockreg_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t sockreg_once = PTHREAD_ONCE_INIT;
+static struct real_once sockreg_once = REAL_ONCE_INIT;
 static struct idmap sockreg_map = IDMAP_INIT;	/* cookie -> entry */
 static atomic_size_t sockreg_count;		/* sockreg_map.used */
 static atomic_size_t sockreg_nudp;		/* entries with udp set */

@@ -87,7 +87,7 @@ static ssize_t	(*real_read)(int, void *, size_t);
 static int	(*real_connect)(int, const struct sockaddr *, socklen_t);
 static int	(*real_getsockname)(int, struct sockaddr *, socklen_t *);
 static long	(*real_syscall)(long, ...);
-static pthread_once_t udp_once = PTHREAD_ONCE_INIT;
+static struct real_once udp_once = REAL_ONCE_INIT;
 
 static void
 udp_init(void)
