@@ -2,8 +2,8 @@
  * poll.c - the waiting calls, hooked so that a non-blocking connect
  * through the gateway (pending.c) moves on while the program waits for
  * it: poll, ppoll (and glibc's fortified __poll_chk, __ppoll_chk),
- * select, pselect, epoll_ctl, epoll_wait, epoll_pwait, and
- * getsockopt(SO_ERROR), where the program reads how it ended.
+ * select, pselect, epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2,
+ * and getsockopt(SO_ERROR), where the program reads how it ended.
  *
  * For a pending socket the kernel is asked for what the SOCKS exchange
  * needs (POLLOUT while sending, POLLIN for the replies), never for what
@@ -13,6 +13,7 @@
  * one atomic load and the real call.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,6 +37,8 @@ static int	(*real_epoll_ctl)(int, int, int, struct epoll_event *);
 static int	(*real_epoll_wait)(int, struct epoll_event *, int, int);
 static int	(*real_epoll_pwait)(int, struct epoll_event *, int, int,
 		    const sigset_t *);
+static int	(*real_epoll_pwait2)(int, struct epoll_event *, int,
+		    const struct timespec *, const sigset_t *);
 static int	(*real_getsockopt)(int, int, int, void *, socklen_t *);
 /* glibc's fortified poll and ppoll: only to fail their check. */
 static int	(*real_poll_chk)(struct pollfd *, nfds_t, int, size_t);
@@ -53,6 +56,7 @@ poll_init(void)
 	*(void **)&real_epoll_ctl = real_symbol("epoll_ctl");
 	*(void **)&real_epoll_wait = real_symbol("epoll_wait");
 	*(void **)&real_epoll_pwait = real_symbol("epoll_pwait");
+	*(void **)&real_epoll_pwait2 = real_symbol("epoll_pwait2");
 	*(void **)&real_getsockopt = real_symbol("getsockopt");
 	*(void **)&real_poll_chk = real_symbol("__poll_chk");
 	*(void **)&real_ppoll_chk = real_symbol("__ppoll_chk");
@@ -446,6 +450,34 @@ epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
 	if (!pending_active())
 		return real_epoll_pwait(epfd, evs, max, timeout, mask);
 	return poll_epoll(epfd, evs, max, timeout, mask);
+}
+
+/*
+ * epoll_pwait2 (glibc 2.35): epoll_pwait with a timespec. While a socket
+ * is pending it waits in whole milliseconds (rounded up), as the others
+ * do; a libc without it (the symbol found missing) is answered ENOSYS,
+ * as glibc answers for a kernel without the call.
+ */
+SHIM_EXPORT int
+epoll_pwait2(int epfd, struct epoll_event *evs, int max,
+    const struct timespec *ts, const sigset_t *mask)
+{
+	struct timespec left;
+
+	if (!poll_load()) {
+		if (ts != NULL)
+			left = *ts;
+		return (int)real_raw(SYS_epoll_pwait2, epfd, (long)evs, max,
+		    ts == NULL ? 0 : (long)&left, (long)mask, 8);
+	}
+	if (real_epoll_pwait2 == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!pending_active())
+		return real_epoll_pwait2(epfd, evs, max, ts, mask);
+	return poll_epoll(epfd, evs, max, (int)(poll_ts_ms(ts) > INT_MAX ?
+	    INT_MAX : poll_ts_ms(ts)), mask);
 }
 
 /*

@@ -8,7 +8,8 @@
  * destination's bytes and the destination gets exactly the program's.
  * A refused or timed-out exchange reports its error once, then reads
  * end-of-file, never the gateway's late bytes. pselect waits on such a
- * socket under the program's signal mask.
+ * socket under the program's signal mask, and epoll_pwait2 hears of
+ * it with the program's own data once the tunnel is open.
  *
  * The fake gateway answers by name: hold.* once the test releases it,
  * ok.* at once, refuse.* with X'05' and junk behind it, late.* after
@@ -26,6 +27,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
@@ -513,6 +515,37 @@ test_pendio_pselect(void **state)
 	close(fd);
 }
 
+/*
+ * epoll_pwait2 (glibc 2.35) on a pending socket: nothing while the
+ * gateway holds its reply, then the program's own event and data.
+ */
+static void
+test_pendio_epoll_pwait2(void **state)
+{
+	struct epoll_event ev, got;
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	socklen_t len = sizeof(int);
+	int fd, ep, err = -1;
+
+	(void)state;
+	fd = start("hold.pwait2.pendio.example", 1);
+	assert_true((ep = epoll_create1(EPOLL_CLOEXEC)) >= 0);
+	ev.events = EPOLLOUT;
+	ev.data.u64 = 0x5eed;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	assert_int_equal(epoll_pwait2(ep, &got, 1, &ts, NULL), 0);
+	atomic_store(&gw_release, 1);
+	ts.tv_sec = BOUND_MS / 1000;
+	ts.tv_nsec = 0;
+	assert_int_equal(epoll_pwait2(ep, &got, 1, &ts, NULL), 1);
+	assert_int_equal(got.data.u64, 0x5eed);
+	assert_true(got.events & EPOLLOUT);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	assert_int_equal(err, 0);
+	close(ep);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -525,6 +558,7 @@ main(void)
 		    reset),
 		cmocka_unit_test_setup(test_pendio_blocking, reset),
 		cmocka_unit_test_setup(test_pendio_pselect, reset),
+		cmocka_unit_test_setup(test_pendio_epoll_pwait2, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, fakegw_teardown);
