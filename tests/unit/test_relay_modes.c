@@ -357,6 +357,49 @@ test_relay_run_idle_pipes_given_back(void **state)
 	relay_finish(&r, 2 * (uint64_t)BULK + 100, 100);
 }
 
+/* Resets the test's end of a pair: the relay's socket sees ECONNRESET. */
+static void
+reset(int fd)
+{
+	struct linger	lg = { 1, 0 };
+
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
+	    sizeof(lg)), 0);
+	close(fd);
+}
+
+/*
+ * A relay that ends on an error says whose socket failed, for the
+ * closing line's side=; one that ends cleanly names none (relay_finish).
+ */
+static void
+test_relay_run_error_names_its_side(void **state)
+{
+	struct relay_args	r;
+	int			i, which;
+	char			c;
+
+	(void)state;
+	faults(0, 0);
+	for (which = 0; which < 2; which++) {
+		relay_start(&r);
+		message(r.c_out, r.d_out, 10, 1);
+		reset(which == 0 ? r.d_out : r.c_out);
+		/* The other end sees the relay's EOF or reset: it ended. */
+		i = (int)read(which == 0 ? r.c_out : r.d_out, &c, 1);
+		assert_true(i <= 0);
+		assert_int_equal(pthread_join(r.t, NULL), 0);
+		assert_int_equal(r.rc, -1);
+		assert_string_equal(r.res.end, "error");
+		assert_int_equal(r.res.err, ECONNRESET);
+		assert_non_null(r.res.side);
+		assert_string_equal(r.res.side, which == 0 ? "dest" : "client");
+		close(which == 0 ? r.c_out : r.d_out);
+		close(r.client);
+		close(r.dest);
+	}
+}
+
 int
 main(void)
 {
@@ -365,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_relay_run_pipe_growth_refused),
 		cmocka_unit_test(test_relay_run_no_pipe_copies),
 		cmocka_unit_test(test_relay_run_idle_pipes_given_back),
+		cmocka_unit_test(test_relay_run_error_names_its_side),
 	};
 
 	/* Writes to a reset peer must fail with EPIPE, as in gatewayd. */
