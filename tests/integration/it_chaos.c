@@ -78,8 +78,8 @@ default_iters(void)
 	const char	*san = hh_sanitizer();
 
 	if (strcmp(san, "thread") == 0)
-		return 150;
-	return *san != '\0' ? 250 : 600;
+		return 250;
+	return *san != '\0' ? 400 : 600;
 }
 
 /* A port below the kernel's ephemeral range where nothing listens. */
