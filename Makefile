@@ -248,12 +248,17 @@ clean:
 # builds; its cases say n/a otherwise), the load generator and server in
 # $(B)/bench, then bench/run.sh against Dante, microsocks and a direct
 # connection (docs/BENCHMARKS.md). Loopback only; ~10 min, quick <1 min.
+# A program per bench/*.c; the load generator's parts (bench/lg/) are
+# linked into it.
 BENCH_BINS	:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+LOADGEN_OBJ	:= $(call obj,$(wildcard bench/lg/*.c))
 .PHONY: bench
 
 $(BENCH_BINS): $(B)/bench/%: $(B)/obj/bench/%.o $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(B)/bench/loadgen: $(LOADGEN_OBJ)
 
 bench: $(GATEWAYD) $(BENCH_BINS)
 	@$(MAKE) --no-print-directory $(LIBSOCKS64) || \

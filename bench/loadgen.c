@@ -29,17 +29,6 @@
  */
 #include "lg/lg.h"
 
-/*
- * The parts, one file per concern. The Makefile makes a program of
- * every .c file in bench/, so the parts, in bench/lg/, are compiled here
- * as one unit; once it links them into loadgen, these lines go.
- */
-#include "lg/stat.c"
-#include "lg/socks.c"
-#include "lg/tput.c"
-#include "lg/conn.c"
-#include "lg/shim.c"
-
 uint8_t	*lg_pat;
 
 int64_t
