@@ -366,6 +366,9 @@ struct session {
 	size_t			 inlen;
 	int			 spoke;		/* wrote to the client since it
 						   last sent: poll first */
+	int			 answered;	/* wrote to it at all */
+	int			 nodelay;	/* TCP_NODELAY set on cfd */
+	int			 relayed;	/* the relay (or UDP) began */
 
 	uint8_t			 method;
 	char			 user[256];	/* "": not authenticated */

@@ -11,7 +11,12 @@
  * the same relay. Whatever happens, session_close() writes one summary
  * log line.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +42,17 @@
  * (resolve, ldap) and costs only address space until touched.
  */
 #define SESSION_STACK	(128 * 1024)
+
+/*
+ * The gentle close after an answer the client must see (session_linger):
+ * what it may still send is read and dropped for at most this long and
+ * this much, and once all we sent is acknowledged, a pause this long in
+ * its sending ends the wait early. It runs on the session thread, so it
+ * is short; a relay never lingers.
+ */
+#define SESSION_LINGER_MS	1500
+#define SESSION_LINGER_BYTES	(64 * 1024)
+#define SESSION_LINGER_QUIET_MS	100
 
 /* A command handler: runs the command to its end (reply and relay). */
 struct session_command {
@@ -197,6 +213,23 @@ session_fill(struct session *s)
 	}
 }
 
+/*
+ * A client that pipelined its handshake (input left beyond the message
+ * answered) waits for several answers at once; under Nagle's algorithm
+ * each after the first would wait for the ACK of the one before, which
+ * the client may delay. Such a handshake runs with TCP_NODELAY, cleared
+ * again before the relay (session_relay), so relays keep the kernel's
+ * default and a lock-step client costs no system call.
+ */
+static void
+session_nodelay(struct session *s, int on)
+{
+	if (s->nodelay == on)
+		return;
+	(void)setsockopt(s->cfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	s->nodelay = on;
+}
+
 int
 session_send(struct session *s, const uint8_t *buf, int len)
 {
@@ -204,6 +237,9 @@ session_send(struct session *s, const uint8_t *buf, int len)
 		session_fail(s, "cannot encode reply", 0);
 		return -1;
 	}
+	if (s->inlen > 0)
+		session_nodelay(s, 1);
+	s->answered = 1;
 	if (relay_write_all(s->cfd, buf, (size_t)len,
 	    s->conf->handshake_timeout * 1000u) == -1) {
 		session_fail(s, "client write error", errno);
@@ -522,6 +558,8 @@ session_relay(struct session *s)
 	size_t		early = s->inlen;
 	int		rc;
 
+	s->relayed = 1;
+	session_nodelay(s, 0);
 	if (early > 0 && relay_write_all(s->dfd, s->in, early,
 	    idle_ms) == -1) {
 		session_fail(s, "destination write error", errno);
@@ -716,14 +754,66 @@ session_log(struct session *s)
 	s->logged = 1;
 }
 
+/*
+ * Closes the client's socket gently after an answer it must see (a
+ * refusal above all). A close() with the client's later bytes unread -
+ * data it pipelined behind a request that was refused - makes the
+ * kernel send a reset and drop what is still queued, the answer with
+ * it, and the client reads ECONNRESET instead of the reply code. So:
+ * shutdown(SHUT_WR) sends the queue and FIN, then what the client still
+ * sends is read and dropped until its EOF, bounded in bytes and time
+ * (SESSION_LINGER_*), or until all we sent, FIN included, is
+ * acknowledged and the client has paused; only then close(). Dropped
+ * bytes go through the input buffer (no stack), wiped when it is freed.
+ */
+static void
+session_linger(struct session *s)
+{
+	struct pollfd	pfd = { .fd = s->cfd, .events = POLLIN };
+	int64_t		end = mech_now_ms() + SESSION_LINGER_MS, left;
+	size_t		total = 0;
+	ssize_t		n;
+	int		outq, slice;
+
+	if (s->in == NULL || shutdown(s->cfd, SHUT_WR) == -1)
+		return;
+	explicit_bzero(s->in, s->inlen);
+	s->inlen = 0;
+	while (total < SESSION_LINGER_BYTES &&
+	    (left = end - mech_now_ms()) > 0) {
+		slice = left < SESSION_LINGER_QUIET_MS ? (int)left :
+		    SESSION_LINGER_QUIET_MS;
+		n = poll(&pfd, 1, slice);
+		if (n == -1 && errno != EINTR)
+			break;
+		if (n == 0) {
+			/* Quiet: done once the peer has all we sent. */
+			if (ioctl(s->cfd, SIOCOUTQ, &outq) == 0 && outq == 0)
+				break;
+			continue;
+		}
+		if (n == -1)
+			continue;
+		n = recv(s->cfd, s->in, SESSION_INBUF, MSG_DONTWAIT);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;		/* EOF, or reset: nothing to save */
+		if (n > 0) {
+			total += (size_t)n;
+			s->inlen = SESSION_INBUF;	/* wipe it all */
+		}
+	}
+}
+
 /* Ends the session: the log line, the sockets, the reference, the count. */
 static void
 session_close(struct session *s)
 {
 	session_log(s);
-	session_input_free(s);
 	if (s->dfd != -1)
 		close(s->dfd);
+	if (s->answered && !s->relayed && !s->udp_ran)
+		session_linger(s);
+	session_input_free(s);
 	close(s->cfd);
 	conf_unref(s->conf);
 	srclimit_release((struct sockaddr *)&s->client);	/* listen.c took */
