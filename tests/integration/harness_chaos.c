@@ -30,7 +30,7 @@
 const char *const hx_stat_name[HX_ST_MAX] = {
 	"scripts", "valid", "fault", "abort", "pipelined", "auth", "rep0",
 	"repfail", "closed", "relayed", "sink", "midrelay", "halfclose",
-	"reset", "bind", "udp", "stall", "lostreply",
+	"reset", "bind", "udp", "stall",
 };
 
 /* ---------------------------------------------------------------- */
@@ -343,16 +343,6 @@ check_reply(struct script *s, struct socks5_reply *rp)
 	}
 	if (rep == HX_GARBAGE) {
 		hxp_fail(s, "request: the reply does not parse");
-		return -1;
-	}
-	if (rep == HX_EOF && want == -1 && s->elen > 0 &&
-	    s->expect != SOCKS5_REP_SUCCEEDED && !s->w->strict) {
-		/*
-		 * Known gatewayd bug (it_chaos.c's regression test): it
-		 * closes with our data after the request unread, so the
-		 * kernel resets and our copy of its reply is thrown away.
-		 */
-		hxp_note(s, HX_ST_LOSTREPLY);
 		return -1;
 	}
 	if (rep == HX_EOF) {

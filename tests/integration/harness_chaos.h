@@ -54,12 +54,6 @@ struct hx_world {
 	int		handshake_ms;	/* the config's "timeout handshake" */
 	int		bind_ms;	/* the config's "timeout bind" */
 	int		slack_ms;	/* added to every "no hang" bound */
-	/*
-	 * Not 0: a failure reply lost to the reset that follows data sent
-	 * after the request fails the script too (a known gatewayd bug,
-	 * see it_chaos.c; tolerated and counted as "lostreply" otherwise).
-	 */
-	int		strict;
 };
 
 /* Counters of what the scripts did, so a run shows what it covered. */
@@ -81,7 +75,6 @@ enum hx_stat {
 	HX_ST_BIND,		/* a BIND's peer came and was relayed */
 	HX_ST_UDP,		/* a datagram came back through */
 	HX_ST_STALL,		/* waited for the handshake timeout */
-	HX_ST_LOSTREPLY,	/* a failure reply lost to a reset (known) */
 	HX_ST_MAX
 };
 extern const char *const hx_stat_name[HX_ST_MAX];

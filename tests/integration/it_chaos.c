@@ -16,9 +16,7 @@
  *
  * Replay: the seed is printed; SOCKS64_CHAOS_SEED=S runs the same
  * scripts, SOCKS64_CHAOS_ONLY=N only script N (in one thread). Also
- * SOCKS64_CHAOS_ITERS (scripts) and SOCKS64_CHAOS_THREADS. A known bug
- * (test_refusal_survives_data_after_request) is tolerated, counted and
- * reported unless SOCKS64_CHAOS_STRICT=1.
+ * SOCKS64_CHAOS_ITERS (scripts) and SOCKS64_CHAOS_THREADS.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -174,7 +172,6 @@ group_setup(void **state)
 	world.handshake_ms = hs * 1000;
 	world.bind_ms = bs * 1000;
 	world.slack_ms = hh_ms(3000);
-	world.strict = env_u64("SOCKS64_CHAOS_STRICT", 0) != 0;
 	if ((world.echo4_port = h_tool_start(&echo4, "tcpsrv", "-a",
 	    "127.0.0.1", "-m", "echo", NULL)) == 0 ||
 	    (world.echo6_port = h_tool_start(&echo6, "tcpsrv", "-a", "::1",
@@ -446,20 +443,18 @@ test_chaos_scripts(void **state)
  * TCP_NODELAY); then session_close() (src/gateway/session.c) close()d
  * the socket with the client's data unread in it, and such a close
  * sends a reset and throws the unsent queue away. The client is told
- * ECONNRESET where RFC 1928 promised it a reply code. The cure is a
- * lingering close: shutdown(SHUT_WR) first (it sends what is queued,
- * then FIN), read and discard until EOF for a bounded while, then
- * close(); TCP_NODELAY on the client socket would also stop Nagle from
- * holding back the second and third answers of a pipelined handshake.
+ * ECONNRESET where RFC 1928 promised it a reply code. The cure
+ * (session_linger()) is a gentle close: shutdown(SHUT_WR) first (it
+ * sends what is queued, then FIN), read and discard until EOF for a
+ * bounded while, then close(); and a pipelined handshake is answered
+ * with TCP_NODELAY, so Nagle does not hold the later answers back.
  *
  * This replays it by hand: the handshake in one write, then data in
  * pieces while the password is checked, and the answers read as they
  * come. It needs the race (crypt's time against our pieces), so it
- * tries a few times; a pass is no proof of a fix, the scripts'
- * "lostreply" count staying 0 under SOCKS64_CHAOS_STRICT=1 is.
- *
- * Known, not fixed yet: SOCKS64_CHAOS_STRICT=1 makes this fail; without
- * it the test reports the bug and is counted as skipped.
+ * tries a few times (before the fix it failed on the first try nearly
+ * always); the scripts, which fail on "closed where X'02' was due",
+ * back it up.
  */
 static int
 refusal_after_data(int *err)
@@ -512,13 +507,9 @@ test_refusal_survives_data_after_request(void **state)
 		skip();
 	for (int i = 0; i < 5 && rep == SOCKS5_REP_NOT_ALLOWED; i++)
 		rep = refusal_after_data(&err);
-	if (rep != SOCKS5_REP_NOT_ALLOWED && !world.strict) {
-		printf("# KNOWN BUG: a refusal with data sent behind the "
-		    "request was lost (got %d, %s); SOCKS64_CHAOS_STRICT=1 "
-		    "makes this fail\n", rep, strerror(err));
-		skip();
-	}
-	assert_int_equal(rep, SOCKS5_REP_NOT_ALLOWED);
+	if (rep != SOCKS5_REP_NOT_ALLOWED)
+		fail_msg("a refusal with data sent behind the request was "
+		    "lost: got %d (%s)", rep, strerror(err));
 }
 
 int
