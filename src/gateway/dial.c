@@ -362,19 +362,48 @@ dial_resolve_for(int client, const struct socks5_addr *dst,
 	return 0;
 }
 
+/*
+ * order[k] names the address that goes to place k; order has a->n
+ * entries, the dropped addresses at its end. Moves them there in place,
+ * one cycle of the permutation at a time with one address in hand: no
+ * second array of addresses on a session thread's stack (4 KiB, a page
+ * every held relay's stack would keep).
+ */
+static void
+dial_permute(struct dial_addrs *a, uint8_t *order)
+{
+	struct sockaddr_storage	hand;
+	size_t			k, j, from;
+
+	for (k = 0; k < a->n; k++) {
+		if (order[k] == k)
+			continue;
+		hand = a->v[k];
+		for (j = k; (from = order[j]) != k; j = from) {
+			a->v[j] = a->v[from];
+			order[j] = (uint8_t)j;	/* in place now */
+		}
+		a->v[j] = hand;
+		order[j] = (uint8_t)j;
+	}
+}
+
+_Static_assert(DIAL_MAX_ADDRS <= 256, "dial_order's indexes are bytes");
+
 size_t
 dial_order(struct dial_addrs *a, enum family_pref pref)
 {
-	struct dial_addrs	 tmp;	/* 4 KiB: fine on a session stack */
-	size_t			 v6[DIAL_MAX_ADDRS], v4[DIAL_MAX_ADDRS];
-	size_t			 n6 = 0, n4 = 0, i, j, k;
-	int			 first6;
+	uint8_t	v6[DIAL_MAX_ADDRS], v4[DIAL_MAX_ADDRS], order[DIAL_MAX_ADDRS];
+	uint8_t	kept[DIAL_MAX_ADDRS];
+	size_t	n6 = 0, n4 = 0, m = 0, i, j, k;
+	int	first6;
 
+	memset(kept, 0, sizeof(kept));
 	for (i = 0; i < a->n; i++) {
 		if (a->v[i].ss_family == AF_INET6)
-			v6[n6++] = i;
+			v6[n6++] = (uint8_t)i;
 		else if (a->v[i].ss_family == AF_INET)
-			v4[n4++] = i;
+			v4[n4++] = (uint8_t)i;
 	}
 	if (pref == FAMILY_IPV6_ONLY)
 		n4 = 0;
@@ -382,27 +411,33 @@ dial_order(struct dial_addrs *a, enum family_pref pref)
 		n6 = 0;
 	first6 = pref != FAMILY_IPV4_FIRST && pref != FAMILY_IPV4_ONLY;
 
-	tmp.n = 0;
 	if (pref == FAMILY_HAPPY_EYEBALLS) {
 		/* RFC 8305 section 4: alternate, IPv6 first, count 1. */
 		for (i = j = 0; i < n6 || j < n4; ) {
 			if (i < n6)
-				tmp.v[tmp.n++] = a->v[v6[i++]];
+				order[m++] = v6[i++];
 			if (j < n4)
-				tmp.v[tmp.n++] = a->v[v4[j++]];
+				order[m++] = v4[j++];
 		}
 	} else {
 		for (k = 0; k < 2; k++) {
 			int	 six = (k == 0) == first6;
-			size_t	*idx = six ? v6 : v4, cnt = six ? n6 : n4;
+			uint8_t	*idx = six ? v6 : v4;
+			size_t	 cnt = six ? n6 : n4;
 
 			for (i = 0; i < cnt; i++)
-				tmp.v[tmp.n++] = a->v[idx[i]];
+				order[m++] = idx[i];
 		}
 	}
-	memcpy(a->v, tmp.v, tmp.n * sizeof(tmp.v[0]));
-	a->n = tmp.n;
-	return a->n;
+	/* The dropped ones after the kept, to make a whole permutation. */
+	for (i = 0; i < m; i++)
+		kept[order[i]] = 1;
+	for (i = 0, k = m; i < a->n; i++)
+		if (!kept[i])
+			order[k++] = (uint8_t)i;
+	dial_permute(a, order);
+	a->n = m;
+	return m;
 }
 
 /*

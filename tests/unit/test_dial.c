@@ -95,6 +95,97 @@ test_dial_order_table(void **state)
 	}
 }
 
+/*
+ * The order as the table states it, built by copying into a second
+ * list: what dial_order() did before it learnt to move the addresses in
+ * place (a 4 KiB copy on a session thread's stack).
+ */
+static void
+order_by_copy(const struct dial_addrs *a, enum family_pref pref,
+    struct dial_addrs *out)
+{
+	int	fams[2], k;
+	size_t	i, j;
+
+	out->n = 0;
+	if (pref == FAMILY_HAPPY_EYEBALLS) {
+		/* The i-th IPv6, then the i-th IPv4, for each i. */
+		for (k = 0; k < DIAL_MAX_ADDRS; k++) {
+			size_t c6 = 0, c4 = 0;
+
+			for (i = 0; i < a->n; i++)
+				if (a->v[i].ss_family == AF_INET6 &&
+				    c6++ == (size_t)k)
+					out->v[out->n++] = a->v[i];
+			for (j = 0; j < a->n; j++)
+				if (a->v[j].ss_family == AF_INET &&
+				    c4++ == (size_t)k)
+					out->v[out->n++] = a->v[j];
+		}
+		return;
+	}
+	fams[0] = pref == FAMILY_IPV4_FIRST || pref == FAMILY_IPV4_ONLY ?
+	    AF_INET : AF_INET6;
+	fams[1] = fams[0] == AF_INET ? AF_INET6 : AF_INET;
+	for (k = 0; k < 2; k++) {
+		if ((fams[k] == AF_INET && pref == FAMILY_IPV6_ONLY) ||
+		    (fams[k] == AF_INET6 && pref == FAMILY_IPV4_ONLY))
+			continue;
+		for (i = 0; i < a->n; i++)
+			if (a->v[i].ss_family == fams[k])
+				out->v[out->n++] = a->v[i];
+	}
+}
+
+/*
+ * Random lists up to the maximum, with addresses of neither family
+ * among them, under every preference: the same order as the copy, and
+ * every address kept whole.
+ */
+static void
+test_dial_order_in_place_matches_copy(void **state)
+{
+	static const enum family_pref prefs[] = { FAMILY_HAPPY_EYEBALLS,
+	    FAMILY_IPV6_FIRST, FAMILY_IPV4_FIRST, FAMILY_IPV6_ONLY,
+	    FAMILY_IPV4_ONLY };
+	struct dial_addrs	a, want;
+	unsigned int		seed = 12345, r;
+	size_t			i, p;
+	int			round;
+
+	(void)state;
+	for (round = 0; round < 2000; round++) {
+		memset(&a, 0, sizeof(a));
+		seed = seed * 1103515245u + 12345u;
+		a.n = (seed >> 16) % (DIAL_MAX_ADDRS + 1);
+		for (i = 0; i < a.n; i++) {
+			struct sockaddr_in	*s4 = (void *)&a.v[i];
+			struct sockaddr_in6	*s6 = (void *)&a.v[i];
+
+			seed = seed * 1103515245u + 12345u;
+			r = seed >> 16;
+			if (r % 7 == 0) {
+				a.v[i].ss_family = AF_UNSPEC;
+			} else if (r % 2) {
+				s6->sin6_family = AF_INET6;
+				s6->sin6_port = htons((uint16_t)i);
+				s6->sin6_addr.s6_addr[15] = (uint8_t)i;
+			} else {
+				s4->sin_family = AF_INET;
+				s4->sin_port = htons((uint16_t)i);
+				s4->sin_addr.s_addr = htonl(0x0a000000u + i);
+			}
+		}
+		p = (size_t)(round % (int)NELEM(prefs));
+		order_by_copy(&a, prefs[p], &want);
+		assert_int_equal(dial_order(&a, prefs[p]), want.n);
+		assert_int_equal(a.n, want.n);
+		for (i = 0; i < a.n; i++)
+			assert_memory_equal(&a.v[i], &want.v[i],
+			    sizeof(a.v[i]));
+	}
+}
+
 static const struct resolve_case {
 	uint8_t		 atyp;
 	const char	*lit;		/* inet_pton text, or the name */
@@ -439,6 +530,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dial_order_table),
+		cmocka_unit_test(test_dial_order_in_place_matches_copy),
 		cmocka_unit_test(test_dial_resolve_literals),
 		cmocka_unit_test(test_dial_resolve_times_out_06),
 		cmocka_unit_test(test_dial_resolve_name_in_time),
