@@ -157,8 +157,8 @@ bind_peer_ok(struct session *s, const struct sockaddr_storage *peer)
 {
 	struct verdict	v;
 
-	if (s->addrs.n > 0)
-		return bind_peer_expected(&s->addrs,
+	if (s->addrs->n > 0)
+		return bind_peer_expected(s->addrs,
 		    (const struct sockaddr *)peer);
 	v = session_policy(s, (const struct sockaddr *)peer);
 	return v.action == RULE_PASS && v.via == NULL;
@@ -213,8 +213,8 @@ bind_command(struct session *s)
 		return chain_command(s, via);
 	memset(&ctl, 0, sizeof(ctl));
 	if (getsockname(s->cfd, (struct sockaddr *)&ctl, &len) == -1 ||
-	    (lfd = bind_listen(s->addrs.n > 0 ?
-	    (struct sockaddr *)&s->addrs.v[0] : NULL,
+	    (lfd = bind_listen(s->addrs->n > 0 ?
+	    (struct sockaddr *)&s->addrs->v[0] : NULL,
 	    (struct sockaddr *)&ctl, &bnd)) == -1) {
 		session_fail(s, "cannot listen", errno);
 		(void)session_reply(s, socks5_rep_from_errno(errno), NULL);

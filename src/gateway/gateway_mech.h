@@ -376,13 +376,18 @@ struct session {
 	enum socks5_status	 req_fault;	/* the request's, or OK */
 	struct socks5_request	 req;		/* as far as it parsed */
 	/*
-	 * One command's working state at a time, so they share the space
-	 * (a held relay carries the session for hours): CONNECT and BIND
-	 * route through addrs, then dial it or hand over to a chain (hop,
-	 * and addrs is not looked at again); UDP ASSOCIATE uses udp alone.
+	 * The addresses CONNECT and BIND route through (passed ones; BIND:
+	 * the peers), 4 KiB: taken by session_route(), freed before the
+	 * relay (a held relay carries the session for hours). NULL before
+	 * and after.
+	 */
+	struct dial_addrs	*addrs;
+	/*
+	 * One command's working state at a time, so they share the space:
+	 * CONNECT and BIND hand over to a chain in hop; UDP ASSOCIATE uses
+	 * udp alone.
 	 */
 	union {
-		struct dial_addrs	 addrs;	/* passed; BIND: the peers */
 		struct chain_result	 hop;
 		struct udp_assoc	 udp;
 	};
@@ -420,13 +425,15 @@ struct verdict session_policy(struct session *s, const struct sockaddr *addr);
 void	session_denied(struct session *s, const struct verdict *v);
 /*
  * Where s's request goes: s->addrs (the passed addresses, in dialing
- * order; empty for a BIND that expects any peer) or *via, the chain the
- * deciding rule names. On failure the reply is sent. Returns 0 or -1.
+ * order; empty for a BIND that expects any peer), allocated here and
+ * owned by the session, or *via, the chain the deciding rule names. On
+ * failure the reply is sent. Returns 0 or -1.
  */
 int	session_route(struct session *s, const struct chain **via);
 /*
  * Relays s->cfd and s->dfd until done, bytes the client pipelined
- * first; counted in s->relay. Returns relay_run()'s result.
+ * first; counted in s->relay. Frees s->addrs and the input buffer
+ * first. Returns relay_run()'s result.
  */
 int	session_relay(struct session *s);
 

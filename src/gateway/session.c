@@ -157,6 +157,14 @@ session_input_free(struct session *s)
 	s->inlen = 0;
 }
 
+/* The routing list, when there is one (struct session says why apart). */
+static void
+session_addrs_free(struct session *s)
+{
+	free(s->addrs);
+	s->addrs = NULL;
+}
+
 /* Drops the first n input bytes; what was consumed is wiped (passwords). */
 static void
 session_consume(struct session *s, size_t n)
@@ -469,18 +477,18 @@ session_route_addrs(struct session *s, const struct chain **via,
 {
 	size_t	i, kept = 0, passed = 0;
 
-	for (i = 0; i < s->addrs.n; i++) {
-		*v = session_policy(s, (struct sockaddr *)&s->addrs.v[i]);
+	for (i = 0; i < s->addrs->n; i++) {
+		*v = session_policy(s, (struct sockaddr *)&s->addrs->v[i]);
 		if (v->action != RULE_PASS)
 			continue;
 		if (passed++ == 0 && (*via = v->via) != NULL)
 			return passed;
 		if (v->via == NULL)
-			s->addrs.v[kept++] = s->addrs.v[i];
+			s->addrs->v[kept++] = s->addrs->v[i];
 	}
 	log_debug("session=%" PRIu64 " resolved=%zu passed=%zu", s->id,
-	    s->addrs.n, kept);
-	s->addrs.n = kept;
+	    s->addrs->n, kept);
+	s->addrs->n = kept;
 	return kept;
 }
 
@@ -502,7 +510,13 @@ session_route(struct session *s, const struct chain **via)
 	uint8_t		rep;
 
 	*via = NULL;
-	s->addrs.n = 0;
+	if (s->addrs == NULL &&
+	    (s->addrs = malloc(sizeof(*s->addrs))) == NULL) {
+		session_fail(s, "out of memory", ENOMEM);
+		(void)session_reply(s, SOCKS5_REP_GENERAL_FAILURE, NULL);
+		return -1;
+	}
+	s->addrs->n = 0;
 	/* "timeout connect" bounds the look-up and the connect together. */
 	s->dial_deadline = mech_now_ms() +
 	    (int64_t)s->conf->connect_timeout * 1000;
@@ -515,16 +529,16 @@ session_route(struct session *s, const struct chain **via)
 		if ((*via = v.via) != NULL)
 			return 0;
 	}
-	if (dial_resolve_for(s->cfd, &s->req.dst, s->dial_deadline, &s->addrs,
+	if (dial_resolve_for(s->cfd, &s->req.dst, s->dial_deadline, s->addrs,
 	    &rep, &why) == -1) {
 		session_fail(s, why, 0);
 		(void)session_reply(s, rep, NULL);
 		return -1;
 	}
-	if (s->req.cmd == SOCKS5_CMD_BIND && s->addrs.n == 1 &&
-	    addr_is_unspecified((struct sockaddr *)&s->addrs.v[0])) {
-		v = session_policy(s, (struct sockaddr *)&s->addrs.v[0]);
-		s->addrs.n = 0;
+	if (s->req.cmd == SOCKS5_CMD_BIND && s->addrs->n == 1 &&
+	    addr_is_unspecified((struct sockaddr *)&s->addrs->v[0])) {
+		v = session_policy(s, (struct sockaddr *)&s->addrs->v[0]);
+		s->addrs->n = 0;
 		if (v.action == RULE_BLOCK) {
 			session_denied(s, &v);
 			return -1;
@@ -538,7 +552,7 @@ session_route(struct session *s, const struct chain **via)
 	}
 	if (*via != NULL)
 		return 0;
-	if (dial_order(&s->addrs, s->conf->family) == 0) {
+	if (dial_order(s->addrs, s->conf->family) == 0) {
 		session_fail(s, "no address of an allowed family", 0);
 		(void)session_reply(s, SOCKS5_REP_NET_UNREACHABLE, NULL);
 		return -1;
@@ -560,6 +574,8 @@ session_relay(struct session *s)
 
 	s->relayed = 1;
 	session_nodelay(s, 0);
+	/* Dialing and BIND's wait are over: a held relay keeps no list. */
+	session_addrs_free(s);
 	if (early > 0 && relay_write_all(s->dfd, s->in, early,
 	    idle_ms) == -1) {
 		session_fail(s, "destination write error", errno);
@@ -616,7 +632,7 @@ session_connect(struct session *s)
 		return chain_command(s, via);
 	/* What the look-up left of the connect timeout (0: fails at once). */
 	left = s->dial_deadline - mech_now_ms();
-	if (dial_connect_for(s->cfd, &s->addrs, c->family, c->happy_delay_ms,
+	if (dial_connect_for(s->cfd, s->addrs, c->family, c->happy_delay_ms,
 	    left > 0 ? (unsigned int)left : 0, &dial) == -1) {
 		session_fail(s, dial.why != NULL ? dial.why :
 		    "connect failed", dial.err);
@@ -809,6 +825,7 @@ static void
 session_close(struct session *s)
 {
 	session_log(s);
+	session_addrs_free(s);
 	if (s->dfd != -1)
 		close(s->dfd);
 	if (s->answered && !s->relayed && !s->udp_ran)
