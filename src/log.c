@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +38,41 @@
 static _Atomic(const char *)	log_progname = "socks64";
 static atomic_int		log_target = LOG_TARGET_STDERR;
 static atomic_int		log_level = LOG_LEVEL_INFO;
+
+/*
+ * The pid every stderr line carries, cached: getpid() is a system call,
+ * one per line (a session's worth). 0: not known yet. A fork (the
+ * daemon's daemon(), or a program the shim is loaded into) clears it in
+ * the child, through a pthread_atfork() handler registered before the
+ * first pid is cached, so a cached pid never outlives its process.
+ */
+static atomic_long		log_pid;
+static pthread_once_t		log_pid_once = PTHREAD_ONCE_INIT;
+
+static void
+log_pid_forget(void)
+{
+	atomic_store_explicit(&log_pid, 0, memory_order_relaxed);
+}
+
+static void
+log_pid_register(void)
+{
+	(void)pthread_atfork(NULL, NULL, log_pid_forget);
+}
+
+static long
+log_getpid(void)
+{
+	long pid = atomic_load_explicit(&log_pid, memory_order_relaxed);
+
+	if (pid == 0) {
+		pthread_once(&log_pid_once, log_pid_register);
+		pid = (long)getpid();
+		atomic_store_explicit(&log_pid, pid, memory_order_relaxed);
+	}
+	return pid;
+}
 
 /*
  * Picks the text out of either strerror_r: the GNU one returns a string
@@ -150,7 +186,7 @@ log_format_prefix(char *buf, size_t len, const char *progname)
 	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld]: ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000), progname,
-	    (long)getpid());
+	    log_getpid());
 	if (n < 0)
 		return 0;
 	return (size_t)n < len ? (size_t)n : len - 1;

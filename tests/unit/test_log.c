@@ -545,6 +545,68 @@ test_fatalx_exits_1(void **state)
 	assert_non_null(strstr(out, "]: bad config\n"));
 }
 
+/*
+ * The pid in the line is cached (log.c); a fork must not carry the
+ * parent's into the child. Each child logs its own getpid() in the
+ * message, to be held against the one in the prefix.
+ */
+static void
+child_logs_pid(void)
+{
+	log_info("pid=%ld", (long)getpid());
+	_exit(0);
+}
+
+/* As the daemon forks: daemon(3) (stdio kept), then a line. */
+static void
+child_daemon_logs_pid(void)
+{
+	if (daemon(1, 1) == -1)
+		_exit(2);
+	log_info("pid=%ld", (long)getpid());
+	_exit(0);
+}
+
+/* Every "prog[P]: pid=Q" line in out has P == Q; returns their count. */
+static size_t
+lines_with_own_pid(const char *out)
+{
+	const char	*p = out;
+	long		 pre, msg;
+	size_t		 n = 0;
+
+	while ((p = strchr(p, '[')) != NULL) {
+		assert_int_equal(sscanf(p, "[%ld]: pid=%ld", &pre, &msg), 2);
+		assert_int_equal(pre, msg);
+		n++;
+		p++;
+	}
+	return n;
+}
+
+static void
+test_log_pid_fresh_after_fork(void **state)
+{
+	char	out[4096];
+	int	status;
+
+	(void)state;
+	/* The parent's pid is cached first. */
+	capture_start();
+	log_info("pid=%ld", (long)getpid());
+	capture_end(out, sizeof(out));
+	assert_int_equal(lines_with_own_pid(out), 1);
+
+	status = run_child(child_logs_pid, out, sizeof(out));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(lines_with_own_pid(out), 1);
+
+	/* daemon() forks once more: the line is the grandchild's. */
+	status = run_child(child_daemon_logs_pid, out, sizeof(out));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(lines_with_own_pid(out), 1);
+}
+
 static const struct level_case {
 	const char	*in;
 	int		 level;
@@ -693,6 +755,7 @@ main(void)
 		cmocka_unit_test_setup(test_log_info_exact_fit, setup),
 		cmocka_unit_test_setup(test_log_info_threads_never_interleave,
 		    setup),
+		cmocka_unit_test_setup(test_log_pid_fresh_after_fork, setup),
 		cmocka_unit_test_setup(test_fatal_exits_1, setup),
 		cmocka_unit_test_setup(test_fatalx_exits_1, setup),
 		cmocka_unit_test(test_log_level_parse_table),
