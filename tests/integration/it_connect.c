@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -463,6 +464,52 @@ test_pipelined_request_and_payload(void **state)
 	}
 }
 
+/*
+ * A refusal with data behind the request: the gateway must not close
+ * with those bytes unread (the kernel would answer with a reset and drop
+ * the reply still queued), so the client reads X'02', not ECONNRESET,
+ * and then an orderly EOF. 48 KiB is far more than the gateway reads
+ * with the handshake, so most of it is still unread when it refuses.
+ */
+static void
+test_refusal_survives_pipelined_data(void **state)
+{
+	uint8_t			hs[16], answer[64], *data;
+	struct socks5_reply	rep;
+	size_t			n = 0, len = 48 * 1024, got = 0;
+	ssize_t			r;
+	int			fd;
+
+	(void)state;
+	hs[n++] = 5; hs[n++] = 1; hs[n++] = 0;
+	hs[n++] = 5; hs[n++] = 1; hs[n++] = 0; hs[n++] = 1;
+	hs[n++] = 127; hs[n++] = 0; hs[n++] = 0; hs[n++] = 2;	/* blocked */
+	hs[n++] = (uint8_t)(echo4_port >> 8);
+	hs[n++] = (uint8_t)echo4_port;
+	data = test_malloc(len);
+	memset(data, 'x', len);
+	fd = h_connect("127.0.0.1", gw.port, H_IO_MS);
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, hs, n, MSG_NOSIGNAL), (ssize_t)n);
+	assert_int_equal(h_send_all(fd, data, len), 0);
+	test_free(data);
+	/* The method choice, then the reply: 2 + 10 bytes. */
+	while (got < 12) {
+		r = h_recv_n(fd, answer + got, 12 - got, H_IO_MS);
+		if (r <= 0)
+			fail_msg("after %zu bytes: %s", got, r < 0 ?
+			    strerror(errno) : "EOF");
+		got += (size_t)r;
+	}
+	assert_int_equal(answer[1], SOCKS5_METHOD_NONE);
+	assert_int_equal(socks5_parse_reply(answer + 2, 10, &rep,
+	    &(size_t){ 0 }), SOCKS5_OK);
+	assert_int_equal(rep.rep, SOCKS5_REP_NOT_ALLOWED);
+	/* Its FIN, once it read our data: no reset. */
+	assert_int_equal(h_recv_n(fd, answer, 1, H_IO_MS), 0);
+	close(fd);
+}
+
 /* The handshake one byte per segment: a parser must wait for more. */
 static void
 test_handshake_split_into_single_bytes(void **state)
@@ -636,6 +683,7 @@ main(void)
 		cmocka_unit_test(test_connect_name_ipv6),
 		cmocka_unit_test(test_connect_name_falls_back_to_other_family),
 		cmocka_unit_test(test_reply_not_allowed_by_rule),
+		cmocka_unit_test(test_refusal_survives_pipelined_data),
 		cmocka_unit_test(test_reply_connection_refused),
 		cmocka_unit_test(test_reply_ttl_expired_on_connect_timeout),
 		cmocka_unit_test(test_reply_command_not_supported),
