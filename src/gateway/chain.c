@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -178,16 +179,27 @@ int
 chain_open(const struct chain *h, uint8_t cmd, const struct socks5_addr *dst,
     unsigned int timeout_ms, struct chain_result *res)
 {
-	struct dial_addrs	 hop;	/* 4 KiB: fine on a session stack */
+	struct dial_addrs	*hop;
 	struct dial_result	 dr;
 	uint8_t			 buf[SOCKS5_REQUEST_MAX];
 	int64_t			 deadline;
+	int			 rc;
 
 	memset(res, 0, sizeof(*res));
 	res->fd = -1;
-	memcpy(&hop.v[0], &h->addr, sizeof(h->addr));
-	hop.n = 1;
-	if (dial_connect(&hop, FAMILY_IPV6_FIRST, 0, timeout_ms, &dr) == -1)
+	/*
+	 * On the heap, not the stack: struct dial_addrs is 4 KiB, and a
+	 * page of stack touched once stays with a session thread that is
+	 * kept for the next client.
+	 */
+	if ((hop = malloc(sizeof(*hop))) == NULL)
+		return chain_fail(res, SOCKS5_REP_GENERAL_FAILURE, ENOMEM,
+		    "out of memory");
+	memcpy(&hop->v[0], &h->addr, sizeof(h->addr));
+	hop->n = 1;
+	rc = dial_connect(hop, FAMILY_IPV6_FIRST, 0, timeout_ms, &dr);
+	free(hop);
+	if (rc == -1)
 		return chain_fail(res, dr.rep, dr.err,
 		    "next hop connect failed");
 	res->fd = dr.fd;
