@@ -94,13 +94,18 @@ static void
 relay_pipe_limit_read(void)
 {
 	FILE		*f;
+	char		 line[32], *end;
 	unsigned long	 v;
 
 	if ((f = fopen("/proc/sys/fs/pipe-max-size", "re")) == NULL)
 		return;
-	if (fscanf(f, "%lu", &v) == 1 && v >= RELAY_PIPE_MIN &&
-	    v < RELAY_PIPE_MAX)
-		relay_pipe_limit = v;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		errno = 0;
+		v = strtoul(line, &end, 10);
+		if (errno == 0 && end != line && (*end == '\n' ||
+		    *end == '\0') && v >= RELAY_PIPE_MIN && v < RELAY_PIPE_MAX)
+			relay_pipe_limit = v;
+	}
 	fclose(f);
 }
 
