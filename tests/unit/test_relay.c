@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "gateway/gatewayd.h"
+#include "tcp_pair_test.h"
 
 /*
  * splice() as a kernel or a seccomp filter may refuse it. This one takes
@@ -87,36 +88,6 @@ relay_thread(void *arg)
 
 	r->rc = relay_run(r->client, r->dest, r->idle_ms, r->flags, &r->res);
 	return NULL;
-}
-
-/* A connected loopback TCP pair: *outer blocking, *inner nonblocking. */
-static void
-tcp_pair(int *outer, int *inner)
-{
-	struct sockaddr_in	sin;
-	struct timeval		tv = { 20, 0 };
-	socklen_t		len = sizeof(sin);
-	int			ls;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ls = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(ls >= 0);
-	assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(ls, 1), 0);
-	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
-	*outer = socket(AF_INET, SOCK_STREAM, 0);
-	/* A relay that gives up must fail the test, not hang it. */
-	assert_int_equal(setsockopt(*outer, SOL_SOCKET, SO_SNDTIMEO, &tv,
-	    sizeof(tv)), 0);
-	assert_int_equal(setsockopt(*outer, SOL_SOCKET, SO_RCVTIMEO, &tv,
-	    sizeof(tv)), 0);
-	assert_int_equal(connect(*outer, (struct sockaddr *)&sin, len), 0);
-	*inner = accept(ls, NULL, NULL);
-	assert_true(*inner >= 0);
-	assert_int_equal(fcntl(*inner, F_SETFL, O_NONBLOCK), 0);
-	close(ls);
 }
 
 static void
