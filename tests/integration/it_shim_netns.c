@@ -2,14 +2,16 @@
  * it_shim_netns.c - libsocks64 end to end, across an IPv4/IPv6 boundary
  * built from network namespaces (RFC 3089 section 2's four cases).
  *
- *   s64shim-c4 (IPv4 only: IPv6 disabled)   192.0.2.2 -------.
- *   s64shim-c6 (IPv6 only)           2001:db8:c6::2 -------. |
- *                                                          | |
- *   s64shim-gw (dual stack, forwarding off, gatewayd on     | |
- *              192.0.2.1:1080 and [2001:db8:c6::1]:1080) --'-'
- *        |                         |
- *   s64shim-s4 198.51.100.2     s64shim-s6 2001:db8:5::2
+ *   NS-c4 (IPv4 only: IPv6 disabled)   192.0.2.2 -------.
+ *   NS-c6 (IPv6 only)           2001:db8:c6::2 -------. |
+ *                                                     | |
+ *   NS-gw (dual stack, forwarding off, gatewayd on     | |
+ *         192.0.2.1:1080 and [2001:db8:c6::1]:1080) --'-'
+ *        |                    |
+ *   NS-s4 198.51.100.2     NS-s6 2001:db8:5::2
  *   (IPv4 only, www4.example)   (IPv6 only, www6.example)
+ *
+ * NS is s64s<our pid>, so two runs on one machine do not meet.
  *
  * The server names exist only in the gateway's namespace (its private
  * /etc/hosts, with a resolv.conf pointing at 127.0.0.1 so no query could
@@ -22,8 +24,8 @@
  * and a chain whose first gateway runs inside the IPv4-only client
  * (no IPv6 at all, no way to resolve the server's name), plus a first
  * gateway line that does not answer, passed over for the next.
- * The namespaces are made at the start (stale ones of an earlier run
- * removed first) and always removed at the end. Needs root; skipped
+ * The namespaces are made at the start (those a dead run left removed
+ * first) and always removed at the end, also on exit() and SIGTERM. Needs root; skipped
  * otherwise.
  *
  * Under a sanitizer build the library carries the sanitizer runtime,
@@ -54,11 +56,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
 
-#define NS		"s64shim"	/* prefix of everything made here */
 #define GW4		"192.0.2.1:1080"
 #define GW6		"[2001:db8:c6::1]:1080"
 #define MARK4		"socks64-marker-v4-7d1e"
@@ -82,53 +84,73 @@ static char	conf_async[PATH_MAX];	/* conf, but 'async yes' */
 static int	async_mode;		/* this case's: run_in takes conf_async */
 static char	log_dns6[PATH_MAX], log_g1[PATH_MAX], log_echo6[PATH_MAX];
 static struct h_proc gw_proc, h4_proc, h6_proc, dns6_proc, echo6_proc;
+static char	ns_prefix[16];		/* this run's prefix: s64s<pid> */
+static char	ns_c4[24], ns_c6[24], ns_gw[24], ns_s4[24], ns_s6[24];
+static pid_t	main_pid;
+static char	td_path[PATH_MAX];	/* the teardown script, once written */
+static volatile sig_atomic_t made;	/* namespaces may exist: tear down */
 
 /* The topology, as the shell script an operator would type. */
 static const char setup_script[] =
 "set -e\n"
-"for n in c4 c6 gw s4 s6; do ip netns add " NS "-$n;"
-" ip -n " NS "-$n link set lo up; done\n"
+"for n in c4 c6 gw s4 s6; do ip netns add $NS-$n;"
+" ip -n $NS-$n link set lo up; done\n"
 "for n in c4 c6 s4 s6; do\n"
-"  ip link add " NS "-$n type veth peer name " NS "-g$n\n"
-"  ip link set " NS "-$n netns " NS "-$n\n"
-"  ip link set " NS "-g$n netns " NS "-gw\n"
+"  ip link add $NS-$n type veth peer name $NS-g$n\n"
+"  ip link set $NS-$n netns $NS-$n\n"
+"  ip link set $NS-g$n netns $NS-gw\n"
 "done\n"
-"for n in c4 s4; do ip netns exec " NS "-$n sysctl -qw"
+"for n in c4 s4; do ip netns exec $NS-$n sysctl -qw"
 " net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1;"
 " done\n"
-"ip netns exec " NS "-gw sysctl -qw net.ipv4.ip_forward=0"
+"ip netns exec $NS-gw sysctl -qw net.ipv4.ip_forward=0"
 " net.ipv6.conf.all.forwarding=0\n"
-"ip -n " NS "-c4 addr add 192.0.2.2/24 dev " NS "-c4\n"
-"ip -n " NS "-gw addr add 192.0.2.1/24 dev " NS "-gc4\n"
-"ip -n " NS "-s4 addr add 198.51.100.2/24 dev " NS "-s4\n"
-"ip -n " NS "-gw addr add 198.51.100.1/24 dev " NS "-gs4\n"
-"ip -n " NS "-c6 addr add 2001:db8:c6::2/64 dev " NS "-c6 nodad\n"
-"ip -n " NS "-gw addr add 2001:db8:c6::1/64 dev " NS "-gc6 nodad\n"
-"ip -n " NS "-s6 addr add 2001:db8:5::2/64 dev " NS "-s6 nodad\n"
-"ip -n " NS "-gw addr add 2001:db8:5::1/64 dev " NS "-gs6 nodad\n"
-"for n in c4 c6 s4 s6; do ip -n " NS "-$n link set " NS "-$n up;"
-" ip -n " NS "-gw link set " NS "-g$n up; done\n"
-"for n in c4 c6 gw; do mkdir -p /etc/netns/" NS "-$n;"
-" printf 'nameserver 127.0.0.1\\n' > /etc/netns/" NS "-$n/resolv.conf;"
+"ip -n $NS-c4 addr add 192.0.2.2/24 dev $NS-c4\n"
+"ip -n $NS-gw addr add 192.0.2.1/24 dev $NS-gc4\n"
+"ip -n $NS-s4 addr add 198.51.100.2/24 dev $NS-s4\n"
+"ip -n $NS-gw addr add 198.51.100.1/24 dev $NS-gs4\n"
+"ip -n $NS-c6 addr add 2001:db8:c6::2/64 dev $NS-c6 nodad\n"
+"ip -n $NS-gw addr add 2001:db8:c6::1/64 dev $NS-gc6 nodad\n"
+"ip -n $NS-s6 addr add 2001:db8:5::2/64 dev $NS-s6 nodad\n"
+"ip -n $NS-gw addr add 2001:db8:5::1/64 dev $NS-gs6 nodad\n"
+"for n in c4 c6 s4 s6; do ip -n $NS-$n link set $NS-$n up;"
+" ip -n $NS-gw link set $NS-g$n up; done\n"
+"for n in c4 c6 gw; do mkdir -p /etc/netns/$NS-$n;"
+" printf 'nameserver 127.0.0.1\\n' > /etc/netns/$NS-$n/resolv.conf;"
 " printf '127.0.0.1 localhost\\n::1 localhost\\n'"
-" > /etc/netns/" NS "-$n/hosts; done\n"
+" > /etc/netns/$NS-$n/hosts; done\n"
 "printf '2001:db8:5::2 www6.example\\n198.51.100.2 www4.example\\n"
 "2001:db8:5::2 dns6.example\\n'"
-" >> /etc/netns/" NS "-gw/hosts\n";
+" >> /etc/netns/$NS-gw/hosts\n";
 
 /*
- * Removes everything named NS-*: processes left in those namespaces
- * (ours: only this test makes them), the namespaces, their /etc/netns
- * files. Run before setup (a crashed earlier run) and at teardown.
+ * Removes this run's namespaces ($NS-*: processes left in them, which
+ * only this run made, the namespaces, veth ends still in the host's
+ * namespace after a setup that failed half-way, the /etc/netns files),
+ * and those a run that died left behind: a prefix s64s<pid> whose
+ * process is gone or is no longer this test. Another live run's stay.
+ * Run before setup, at teardown, at exit and on SIGTERM/SIGINT/SIGHUP.
  */
 static const char teardown_script[] =
-"for n in $(ip netns list | sed -n 's/^\\(" NS "-[a-z0-9]*\\).*/\\1/p');"
-" do\n"
+"ours() { [ \"$1\" = \"$NS\" ] ||"
+" [ \"$(cat /proc/${1#s64s}/comm 2>/dev/null)\" != it_shim_netns ]; }\n"
+"for n in $(ip netns list |"
+" sed -n 's/^\\(s64s[0-9][0-9]*-[a-z0-9]*\\).*/\\1/p'); do\n"
+"  ours ${n%%-*} || continue\n"
 "  for p in $(ip netns pids $n 2>/dev/null); do kill -9 $p; done\n"
 "  ip netns del $n\n"
 "done\n"
-"rm -rf /etc/netns/" NS "-*\n";
+"for l in $(ip -o link show |"
+" sed -n 's/^[0-9]*: \\(s64s[0-9][0-9]*-[a-z0-9]*\\)[@:].*/\\1/p'); do\n"
+"  ours ${l%%-*} && ip link del $l 2>/dev/null\n"
+"done\n"
+"for d in /etc/netns/s64s[0-9]*-*; do\n"
+"  [ -e \"$d\" ] || continue\n"
+"  n=${d#/etc/netns/}; ours ${n%%-*} && rm -rf \"$d\"\n"
+"done\n"
+"exit 0\n";
 
+/* The script text after "NS=<this run's prefix>", from the tmp dir. */
 static int
 run_script(const char *name, const char *text)
 {
@@ -136,9 +158,62 @@ run_script(const char *name, const char *text)
 	char *argv[] = { "/bin/sh", path, NULL };
 
 	h_tmp(path, sizeof(path), name);
-	if (h_write_file(path, "%s", text) == -1)
+	if (h_write_file(path, "NS=%s\n%s", ns_prefix, text) == -1)
 		return -1;
 	return h_run(argv, out_path, err_path, 20000);
+}
+
+/*
+ * The namespaces must not outlive a run that ends early: exit() (an
+ * error path of the harness), or the SIGTERM of run.sh's timeout. The
+ * handler uses only async-signal-safe calls on the script written
+ * before the first namespace was made, then dies of the signal.
+ */
+static void
+teardown_now(void)
+{
+	char *argv[] = { "/bin/sh", td_path, NULL };
+	pid_t pid;
+
+	if (!made || getpid() != main_pid)
+		return;
+	made = 0;
+	if ((pid = fork()) == 0) {
+		execve(argv[0], argv, environ);
+		_exit(127);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+}
+
+static void
+teardown_on_signal(int sig)
+{
+	int saved = errno;
+
+	teardown_now();
+	signal(sig, SIG_DFL);
+	raise(sig);
+	errno = saved;
+}
+
+/*
+ * This run's prefix, s64s<pid>: runs at once on one machine (a CI run
+ * and a developer's) each make and remove only their own. The longest
+ * interface name, $NS-gc4, must fit IFNAMSIZ - 1 = 15 bytes.
+ */
+static int
+names_init(void)
+{
+	main_pid = getpid();
+	snprintf(ns_prefix, sizeof(ns_prefix), "s64s%d", (int)main_pid);
+	snprintf(ns_c4, sizeof(ns_c4), "%s-c4", ns_prefix);
+	snprintf(ns_c6, sizeof(ns_c6), "%s-c6", ns_prefix);
+	snprintf(ns_gw, sizeof(ns_gw), "%s-gw", ns_prefix);
+	snprintf(ns_s4, sizeof(ns_s4), "%s-s4", ns_prefix);
+	snprintf(ns_s6, sizeof(ns_s6), "%s-s6", ns_prefix);
+	return strlen(ns_prefix) + strlen("-gc4") <= 15 ? 0 : -1;
 }
 
 static int
@@ -295,7 +370,7 @@ group_setup(void **state)
 	static const char *const pys[] = { "/usr/bin/python3",
 	    "/usr/local/bin/python3", NULL };
 	char gwbin[PATH_MAX];
-	char *gw_argv[] = { ip_cmd, "netns", "exec", NS "-gw", gwbin, "-f",
+	char *gw_argv[] = { ip_cmd, "netns", "exec", ns_gw, gwbin, "-f",
 	    "-l", GW4, "-l", GW6, "-a", "192.0.2.0/24", "-a",
 	    "2001:db8:c6::/64", NULL };
 	struct h_spawn_opts o = { .listen_fd = -1 };
@@ -338,27 +413,35 @@ group_setup(void **state)
 		    "gatewayd first");
 		return 0;
 	}
-	run_script("teardown0.sh", teardown_script);
+	if (ns_prefix[0] == '\0') {
+		snprintf(why_not, sizeof(why_not), "a PID too long for "
+		    "interface names");
+		return 0;
+	}
+	/* Written (and run: a dead run's leftovers go) before anything. */
+	h_tmp(td_path, sizeof(td_path), "teardown.sh");
+	run_script("teardown.sh", teardown_script);
+	made = 1;
 	if (run_script("setup.sh", setup_script) != 0) {
 		h_log_dump(err_path);
 		snprintf(why_not, sizeof(why_not), "cannot make network "
 		    "namespaces here (see run.err above)");
-		run_script("teardown1.sh", teardown_script);
+		teardown_now();
 		return 0;
 	}
 	if (make_content() == -1 ||
-	    start_http(&h4_proc, NS "-s4", "198.51.100.2", www4, log_h4) ||
-	    start_http(&h6_proc, NS "-s6", "2001:db8:5::2", www6, log_h6))
+	    start_http(&h4_proc, ns_s4, "198.51.100.2", www4, log_h4) ||
+	    start_http(&h6_proc, ns_s6, "2001:db8:5::2", www6, log_h6))
 		return -1;
-	if (start_udp_tool(&dns6_proc, NS "-s6", "dnsd", "2001:db8:5::2", "53",
-	    log_dns6) == -1 || start_udp_tool(&echo6_proc, NS "-s6", "udpecho",
+	if (start_udp_tool(&dns6_proc, ns_s6, "dnsd", "2001:db8:5::2", "53",
+	    log_dns6) == -1 || start_udp_tool(&echo6_proc, ns_s6, "udpecho",
 	    "2001:db8:5::2", "7", log_echo6) == -1)
 		return -1;
 	o.out_path = o.err_path = log_gw;
 	if (h_spawn(&gw_proc, gw_argv, &o) == -1 ||
 	    !h_log_wait(log_gw, "started", 5000) ||
-	    wait_http(NS "-gw", "http://www6.example/") == -1 ||
-	    wait_http(NS "-gw", "http://www4.example/") == -1) {
+	    wait_http(ns_gw, "http://www6.example/") == -1 ||
+	    wait_http(ns_gw, "http://www4.example/") == -1) {
 		h_log_dump(log_gw);
 		h_log_dump(log_h6);
 		return -1;
@@ -378,7 +461,7 @@ group_teardown(void **state)
 	h_proc_stop(&h6_proc);
 	h_proc_stop(&dns6_proc);
 	h_proc_stop(&echo6_proc);
-	run_script("teardown.sh", teardown_script);
+	teardown_now();
 	return 0;
 }
 
@@ -492,7 +575,7 @@ test_curl_v4_client_to_v6_server(void **state)
 {
 	(void)state;
 	need_ready();
-	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, NULL,
 	    CMD("curl", "-sS", "-m", "10", "http://www6.example/")), 0);
 	assert_output_has(MARK6);
 	assert_gateway_relayed("192.0.2.2", "www6.example:80");
@@ -503,7 +586,7 @@ test_curl_v4_client_to_v4_server(void **state)
 {
 	(void)state;
 	need_ready();
-	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, NULL,
 	    CMD("curl", "-sS", "-m", "10", "http://www4.example/")), 0);
 	assert_output_has(MARK4);
 	assert_gateway_relayed("192.0.2.2", "www4.example:80");
@@ -514,7 +597,7 @@ test_curl_v6_client_to_v4_server(void **state)
 {
 	(void)state;
 	need_ready();
-	assert_int_equal(run_in(NS "-c6", GW6, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c6, GW6, 1, RUN_MS, NULL,
 	    CMD("curl", "-sS", "-m", "10", "http://www4.example/")), 0);
 	assert_output_has(MARK4);
 	assert_gateway_relayed("[2001:db8:c6::2]", "www4.example:80");
@@ -525,7 +608,7 @@ test_curl_v6_client_to_v6_server(void **state)
 {
 	(void)state;
 	need_ready();
-	assert_int_equal(run_in(NS "-c6", GW6, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c6, GW6, 1, RUN_MS, NULL,
 	    CMD("curl", "-sS", "-m", "10", "http://www6.example/")), 0);
 	assert_output_has(MARK6);
 	assert_gateway_relayed("[2001:db8:c6::2]", "www6.example:80");
@@ -541,10 +624,10 @@ test_curl_literal_of_missing_family(void **state)
 {
 	(void)state;
 	need_ready();
-	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, NULL,
 	    CMD("curl", "-sS", "-m", "10", "http://[2001:db8:5::2]/")), 0);
 	assert_output_has(MARK6);
-	assert_int_equal(run_in(NS "-c6", GW6, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c6, GW6, 1, RUN_MS, NULL,
 	    CMD("curl", "-sS", "-m", "10", "http://198.51.100.2/")), 0);
 	assert_output_has(MARK4);
 	assert_gateway_relayed("[2001:db8:c6::2]", "198.51.100.2:80");
@@ -557,7 +640,7 @@ test_wget_v4_client_to_v6_server(void **state)
 	need_ready();
 	if (!have("wget"))
 		skip();
-	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, NULL,
 	    CMD("wget", "-q", "-O", "-", "-T", "10", "-t", "1",
 	    "http://www6.example/")), 0);
 	assert_output_has(MARK6);
@@ -568,7 +651,7 @@ test_python_urllib_v4_client_to_v6_server(void **state)
 {
 	(void)state;
 	need_ready();
-	assert_int_equal(run_in(NS "-c4", GW4, 0, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c4, GW4, 0, RUN_MS, NULL,
 	    CMD(python, "-c", "import urllib.request as u; print(u.urlopen("
 	    "'http://www6.example/', timeout=10).read().decode())")), 0);
 	assert_output_has(MARK6);
@@ -581,7 +664,7 @@ test_git_ls_remote_v4_client_to_v6_server(void **state)
 	need_ready();
 	if (!have("git"))
 		skip();
-	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, NULL,
 	    CMD("git", "ls-remote", "http://www6.example/repo.git")), 0);
 	assert_output_has("refs/heads/main");
 	assert_true(h_log_has(log_h6, "GET /repo.git/info/refs"));
@@ -605,11 +688,11 @@ test_nbclient_nonblocking_each_wait(void **state)
 	if (access(tool, X_OK) != 0)
 		skip();
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(run_in(NS "-c4", GW4, 0, RUN_MS, NULL,
+		assert_int_equal(run_in(ns_c4, GW4, 0, RUN_MS, NULL,
 		    CMD(tool, "-m", modes[i], "www6.example", "80", "/")), 0);
 		assert_output_has("matches=yes");
 		assert_output_has(MARK6);
-		assert_int_equal(run_in(NS "-c6", GW6, 0, RUN_MS, NULL,
+		assert_int_equal(run_in(ns_c6, GW6, 0, RUN_MS, NULL,
 		    CMD(tool, "-m", modes[i], "www4.example", "80", "/")), 0);
 		assert_output_has("matches=yes");
 		assert_output_has(MARK4);
@@ -627,13 +710,13 @@ test_unknown_name_and_refused_port_fail_fast(void **state)
 
 	(void)state;
 	need_ready();
-	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, &ms,
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, &ms,
 	    CMD("curl", "-sS", "-m", "10", "http://nosuch.example/")), 7);
 	assert_true(ms < FAST_MS);
-	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, &ms,
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, &ms,
 	    CMD("curl", "-sS", "-m", "10", "http://www6.example:81/")), 7);
 	assert_true(ms < FAST_MS);
-	assert_int_equal(run_in(NS "-c6", GW6, 0, RUN_MS, &ms,
+	assert_int_equal(run_in(ns_c6, GW6, 0, RUN_MS, &ms,
 	    CMD(python, "-c", "import urllib.request as u\n"
 	    "try:\n u.urlopen('http://nosuch.example/', timeout=10)\n"
 	    "except OSError as e:\n print('failed', e)\n")), 0);
@@ -646,7 +729,7 @@ static void
 test_socks64_run_wrapper(void **state)
 {
 	char run[PATH_MAX];
-	char *argv[] = { ip_cmd, "netns", "exec", NS "-c4", run, "-g", GW4,
+	char *argv[] = { ip_cmd, "netns", "exec", ns_c4, run, "-g", GW4,
 	    "-c", async_mode ? conf_async : conf, "curl", "-sS", "-m", "10",
 	    "http://www6.example/", NULL };
 	const char *lib = lib_plain;
@@ -694,7 +777,7 @@ test_linked_program_v4_client_to_v6_server(void **state)
 	const char *san = getenv("SANITIZE");
 	char *cc[] = { "/usr/bin/cc", "-o", bin, src, inc, ldir, rpath,
 	    "-lsocks64", NULL, NULL };
-	char *run[] = { ip_cmd, "netns", "exec", NS "-c4", "/usr/bin/env",
+	char *run[] = { ip_cmd, "netns", "exec", ns_c4, "/usr/bin/env",
 	    "SOCKS64_GATEWAY=" GW4, confv, "ASAN_OPTIONS=detect_leaks=0", bin,
 	    "www6.example", NULL };
 
@@ -771,7 +854,7 @@ test_dig_v4_client_to_v6_dns_server(void **state)
 		print_message("skipped: dig (dnsutils) is not installed\n");
 		skip();
 	}
-	assert_int_equal(run_in(NS "-c4", GW4, 1, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, NULL,
 	    CMD("dig", "+short", "+tries=1", "+time=5", "@dns6.example",
 	    "x.dns.test", "A")), 0);
 	assert_output_has("127.0.0.1");
@@ -820,7 +903,7 @@ test_python_udp_v4_client_to_v6_dns_server(void **state)
 {
 	(void)state;
 	need_dnsd();
-	assert_int_equal(run_in(NS "-c4", GW4, 0, RUN_MS, NULL,
+	assert_int_equal(run_in(ns_c4, GW4, 0, RUN_MS, NULL,
 	    CMD(python, "-c", dns_py)), 0);
 	assert_output_has("sendto ok");
 	assert_output_has("connected ok");
@@ -841,7 +924,7 @@ static void
 test_chain_through_v4_only_first_gateway(void **state)
 {
 	char gwbin[PATH_MAX];
-	char *argv[] = { ip_cmd, "netns", "exec", NS "-c4", gwbin, "-f",
+	char *argv[] = { ip_cmd, "netns", "exec", ns_c4, gwbin, "-f",
 	    "-l", "127.0.0.1:1081", "-a", "127.0.0.0/8", NULL };
 	struct h_spawn_opts o = { .listen_fd = -1 };
 	struct h_proc g1;
@@ -862,11 +945,11 @@ test_chain_through_v4_only_first_gateway(void **state)
 		h_proc_stop(&g1);
 		fail_msg("the first gateway did not start");
 	}
-	r1 = run_in(NS "-c4", "127.0.0.1:1081 " GW4, 1, RUN_MS, NULL,
+	r1 = run_in(ns_c4, "127.0.0.1:1081 " GW4, 1, RUN_MS, NULL,
 	    CMD("curl", "-sS", "-m", "10", "http://www6.example/"));
 	if (r1 == 0 && !h_log_has(out_path, MARK6))
 		r1 = -2;
-	r2 = run_in(NS "-c4", "127.0.0.1:1081 " GW4, 1, RUN_MS, &ms,
+	r2 = run_in(ns_c4, "127.0.0.1:1081 " GW4, 1, RUN_MS, &ms,
 	    CMD("curl", "-sS", "-m", "10", "http://www6.example:81/"));
 	h_proc_stop(&g1);
 	assert_int_equal(r1, 0);
@@ -885,7 +968,7 @@ test_alternative_gateway_when_first_is_silent(void **state)
 {
 	(void)state;
 	need_ready();
-	assert_int_equal(run_in(NS "-c4", "192.0.2.1:1099, " GW4, 1, RUN_MS,
+	assert_int_equal(run_in(ns_c4, "192.0.2.1:1099, " GW4, 1, RUN_MS,
 	    NULL, CMD("curl", "-sS", "-m", "10", "http://www6.example/")), 0);
 	assert_output_has(MARK6);
 }
@@ -928,7 +1011,7 @@ test_firefox_headless_v4_client_to_v6_server(void **state)
 	    "user_pref(\"network.captive-portal-service.enabled\", false);\n"
 	    "user_pref(\"network.connectivity-service.enabled\", false);\n");
 	snprintf(hv, sizeof(hv), "HOME=%s", home);
-	r = run_in(NS "-c4", GW4, 1, FIREFOX_MS, NULL,
+	r = run_in(ns_c4, GW4, 1, FIREFOX_MS, NULL,
 	    CMD("env", hv, "MOZ_CRASHREPORTER_DISABLE=1", "firefox-esr",
 	    "--headless", "--no-remote", "--profile", prof, "--screenshot",
 	    shot, "http://www6.example/" MARKFF ".html"));
@@ -986,6 +1069,7 @@ main(void)
 	};
 	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
 	const char *only = getenv("SOCKS64_IT_ASYNC");
+	struct sigaction sa;
 	size_t i, n = 0;
 
 	/* SOCKS64_IT_ASYNC=0 or 1: one mode only (even entries are sync). */
@@ -996,7 +1080,16 @@ main(void)
 	/* This test makes its own namespaces; the harness must not move
 	 * it into a private one first. */
 	setenv("SOCKS64_IT_NO_NETNS", "1", 1);
+	if (names_init() == -1)
+		ns_prefix[0] = '\0';
 	h_init();
+	/* After h_init's: ours runs first, while the tmp dir exists. */
+	atexit(teardown_now);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = teardown_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	return _cmocka_run_group_tests("it_shim_netns", tests, n,
 	    group_setup, group_teardown);
 }
