@@ -17,16 +17,19 @@
  * /etc/hosts, with a resolv.conf pointing at 127.0.0.1 so no query could
  * leave); the clients' resolv.conf points at their own loopback too.
  * Real programs, unchanged, are run in the client namespaces with the
- * library preloaded: curl, wget, python3 urllib, git over dumb HTTP,
- * tests/tools/nbclient (poll/select/epoll) and Firefox ESR headless;
- * datagrams (issue 4): dig and python3 asking tests/tools/dnsd on the
+ * library preloaded: curl, wget, python3 urllib and asyncio, git over
+ * dumb HTTP and over ssh, OpenSSH's ssh (to an sshd of our own on the
+ * IPv6-only server, known_hosts kept valid from one process to the
+ * next), tests/tools/nbclient (poll/select/epoll) and Firefox ESR
+ * headless; datagrams (issue 4): dig and python3 asking tests/tools/dnsd on the
  * IPv6-only server from the IPv4-only client through a UDP association;
  * and a chain whose first gateway runs inside the IPv4-only client
  * (no IPv6 at all, no way to resolve the server's name), plus a first
  * gateway line that does not answer, passed over for the next.
  * The namespaces are made at the start (those a dead run left removed
- * first) and always removed at the end, also on exit() and SIGTERM. Needs root; skipped
- * otherwise.
+ * first) and always removed at the end, also on exit() and SIGTERM.
+ * Needs root; skipped otherwise. SOCKS64_IT_ONLY=PATTERN runs only the
+ * cases whose names match (cmocka's filter).
  *
  * Under a sanitizer build the library carries the sanitizer runtime,
  * which must come first in LD_PRELOAD. curl, wget, git (through
@@ -34,8 +37,9 @@
  * runtime preloaded (curl and wget deadlock in setlocale, Firefox's own
  * allocator crashes), so they use the plain build's library when it
  * exists (CI builds it first; SOCKS64_PLAIN_BUILD names another plain
- * build tree than build/) and are skipped otherwise; python3 and
- * nbclient run with the sanitized library.
+ * build tree than build/) and are skipped otherwise; so do ssh and git
+ * over ssh (programs not ours); python3 and nbclient run with the
+ * sanitized library.
  *
  * Every case runs twice: with 'async no' (connect() finishes the SOCKS
  * exchange itself) and with 'async yes', the default (pending.c: a
@@ -66,6 +70,8 @@
 #define MARK4		"socks64-marker-v4-7d1e"
 #define MARK6		"socks64-marker-v6-93ab"
 #define MARKFF		"socks64-firefox-c05f"
+#define MARKSSH		"socks64-ssh-5b2e"
+#define SSH_PORT	"2222"		/* not 22: known_hosts says [name]:port */
 #define RUN_MS		20000		/* one client program */
 #define FAST_MS		3000		/* "fails fast" */
 #define FIREFOX_MS	90000
@@ -84,6 +90,10 @@ static char	conf_async[PATH_MAX];	/* conf, but 'async yes' */
 static int	async_mode;		/* this case's: run_in takes conf_async */
 static char	log_dns6[PATH_MAX], log_g1[PATH_MAX], log_echo6[PATH_MAX];
 static struct h_proc gw_proc, h4_proc, h6_proc, dns6_proc, echo6_proc;
+static struct h_proc sshd_proc, tcp6_proc;
+static char	ssh_why[128];		/* why the ssh cases skip, or "" */
+static char	ssh_key[PATH_MAX], ssh_known[PATH_MAX], log_sshd[PATH_MAX];
+static char	log_tcp6[PATH_MAX];
 static char	ns_prefix[16];		/* this run's prefix: s64s<pid> */
 static char	ns_c4[24], ns_c6[24], ns_gw[24], ns_s4[24], ns_s6[24];
 static pid_t	main_pid;
@@ -301,11 +311,11 @@ start_http(struct h_proc *p, const char *ns, const char *addr,
 }
 
 /*
- * tests/tools/dnsd or udpecho on addr:port in ns (udpecho with the
- * prefix "echo:"); what it prints goes to log.
+ * tests/tools/dnsd, udpecho or tcpsrv (echo) on addr:port in ns
+ * (udpecho with the prefix "echo:"); what it prints goes to log.
  */
 static int
-start_udp_tool(struct h_proc *p, const char *ns, const char *name,
+start_tool(struct h_proc *p, const char *ns, const char *name,
     const char *addr, const char *port, const char *log)
 {
 	char tool[PATH_MAX], rel[64], line[32];
@@ -317,7 +327,7 @@ start_udp_tool(struct h_proc *p, const char *ns, const char *name,
 	snprintf(rel, sizeof(rel), "tools/%s", name);
 	h_bin(tool, sizeof(tool), rel);
 	if (access(tool, X_OK) != 0)
-		return 0;	/* the UDP cases skip without it */
+		return 0;	/* the cases using it skip without it */
 	if (strcmp(name, "udpecho") == 0) {
 		argv[9] = "-x";
 		argv[10] = "echo:";
@@ -362,6 +372,57 @@ make_content(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/*
+ * An sshd of our own in the IPv6-only server's namespace: its config,
+ * host key, client key, authorized_keys and pid file in the tmp dir,
+ * public keys only, no PAM. It needs its privilege separation dir
+ * /run/sshd, which we make if missing and leave (the package's own).
+ * Without ssh or sshd the ssh cases skip, saying so in ssh_why.
+ */
+static int
+start_sshd(void)
+{
+	char dir[PATH_MAX], cfg[PATH_MAX], cmd[PATH_MAX + 256];
+	char *argv[] = { ip_cmd, "netns", "exec", ns_s6, "/usr/sbin/sshd",
+	    "-D", "-e", "-f", cfg, NULL };
+	struct h_spawn_opts o = { .listen_fd = -1 };
+
+	if (!have("ssh") || !have("ssh-keygen") ||
+	    access("/usr/sbin/sshd", X_OK) != 0) {
+		snprintf(ssh_why, sizeof(ssh_why), "ssh, ssh-keygen or "
+		    "/usr/sbin/sshd missing (openssh-client, openssh-server)");
+		return 0;
+	}
+	h_tmp(dir, sizeof(dir), "ssh");
+	h_tmp(log_sshd, sizeof(log_sshd), "sshd.log");
+	h_tmp(ssh_key, sizeof(ssh_key), "ssh/id");
+	h_tmp(ssh_known, sizeof(ssh_known), "ssh/known_hosts");
+	h_tmp(cfg, sizeof(cfg), "ssh/sshd_config");
+	if (mkdir(dir, 0700) == -1 ||
+	    (mkdir("/run/sshd", 0755) == -1 && errno != EEXIST))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "set -e; cd '%s';"
+	    " ssh-keygen -q -t ed25519 -N '' -C host -f host_key;"
+	    " ssh-keygen -q -t ed25519 -N '' -C client -f id;"
+	    " cp id.pub authorized_keys", dir);
+	if (system(cmd) != 0 || h_write_file(cfg,
+	    "Port " SSH_PORT "\nListenAddress 2001:db8:5::2\n"
+	    "HostKey %s/host_key\nPidFile %s/sshd.pid\n"
+	    "AuthorizedKeysFile %s/authorized_keys\n"
+	    "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+	    "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+	    "LogLevel VERBOSE\n", dir, dir, dir) == -1)
+		return -1;
+	o.out_path = o.err_path = log_sshd;
+	if (h_spawn(&sshd_proc, argv, &o) == -1 ||
+	    !h_log_wait(log_sshd, "Server listening on 2001:db8:5::2 port "
+	    SSH_PORT, 5000)) {
+		h_log_dump(log_sshd);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 group_setup(void **state)
 {
@@ -395,6 +456,7 @@ group_setup(void **state)
 	h_tmp(log_h6, sizeof(log_h6), "http6.log");
 	h_tmp(log_dns6, sizeof(log_dns6), "dnsd6.log");
 	h_tmp(log_echo6, sizeof(log_echo6), "udpecho6.log");
+	h_tmp(log_tcp6, sizeof(log_tcp6), "tcpsrv6.log");
 	h_tmp(log_g1, sizeof(log_g1), "gatewayd-g1.log");
 	pick_libraries();
 	if (getuid() != 0) {
@@ -433,9 +495,11 @@ group_setup(void **state)
 	    start_http(&h4_proc, ns_s4, "198.51.100.2", www4, log_h4) ||
 	    start_http(&h6_proc, ns_s6, "2001:db8:5::2", www6, log_h6))
 		return -1;
-	if (start_udp_tool(&dns6_proc, ns_s6, "dnsd", "2001:db8:5::2", "53",
-	    log_dns6) == -1 || start_udp_tool(&echo6_proc, ns_s6, "udpecho",
-	    "2001:db8:5::2", "7", log_echo6) == -1)
+	if (start_tool(&dns6_proc, ns_s6, "dnsd", "2001:db8:5::2", "53",
+	    log_dns6) == -1 || start_tool(&echo6_proc, ns_s6, "udpecho",
+	    "2001:db8:5::2", "7", log_echo6) == -1 ||
+	    start_tool(&tcp6_proc, ns_s6, "tcpsrv", "2001:db8:5::2", "7",
+	    log_tcp6) == -1 || start_sshd() == -1)
 		return -1;
 	o.out_path = o.err_path = log_gw;
 	if (h_spawn(&gw_proc, gw_argv, &o) == -1 ||
@@ -461,6 +525,8 @@ group_teardown(void **state)
 	h_proc_stop(&h6_proc);
 	h_proc_stop(&dns6_proc);
 	h_proc_stop(&echo6_proc);
+	h_proc_stop(&tcp6_proc);
+	h_proc_stop(&sshd_proc);
 	teardown_now();
 	return 0;
 }
@@ -973,6 +1039,216 @@ test_alternative_gateway_when_first_is_silent(void **state)
 	assert_output_has(MARK6);
 }
 
+/* ------------------------------------------------------------------ */
+/* ssh, and git over ssh                                                */
+
+static void
+need_ssh(void)
+{
+	need_ready();
+	if (ssh_why[0] != '\0') {
+		print_message("skipped: %s\n", ssh_why);
+		skip();
+	}
+}
+
+/*
+ * ssh's options for every case: no user or system config, only our
+ * key, our known_hosts, never a prompt. strict: the StrictHostKeyChecking
+ * value. Fills opt (SSH_OPTS strings) and returns it.
+ */
+#define SSH_OPTS	14
+static const char **
+ssh_opts(const char **opt, char *khv, size_t khlen, const char *strict)
+{
+	static char sv[64];
+	int n = 0;
+
+	snprintf(khv, khlen, "UserKnownHostsFile=%s", ssh_known);
+	snprintf(sv, sizeof(sv), "StrictHostKeyChecking=%s", strict);
+	opt[n++] = "-F";
+	opt[n++] = "/dev/null";
+	opt[n++] = "-i";
+	opt[n++] = ssh_key;
+	opt[n++] = "-o";
+	opt[n++] = "IdentitiesOnly=yes";
+	opt[n++] = "-o";
+	opt[n++] = khv;
+	opt[n++] = "-o";
+	opt[n++] = sv;
+	opt[n++] = "-o";
+	opt[n++] = "BatchMode=yes";
+	opt[n++] = "-o";
+	opt[n++] = "ConnectTimeout=10";
+	return opt;
+}
+
+/* ssh [opts] [extra] -p SSH_PORT root@www6.example echo MARKSSH */
+static int
+ssh_run(const char *strict, const char *extra)
+{
+	const char *opt[SSH_OPTS], *cmd[SSH_OPTS + 10];
+	char khv[PATH_MAX + 32];
+	int n = 0, i;
+
+	ssh_opts(opt, khv, sizeof(khv), strict);
+	cmd[n++] = "ssh";
+	for (i = 0; i < SSH_OPTS; i++)
+		cmd[n++] = opt[i];
+	if (extra != NULL) {
+		cmd[n++] = "-o";
+		cmd[n++] = extra;
+	}
+	cmd[n++] = "-p";
+	cmd[n++] = SSH_PORT;
+	cmd[n++] = "root@www6.example";
+	cmd[n++] = "echo";
+	cmd[n++] = MARKSSH;
+	cmd[n] = NULL;
+	return run_in(ns_c4, GW4, 1, RUN_MS, NULL, cmd);
+}
+
+/* stderr holds none of ssh's host key or address complaints. */
+static void
+assert_ssh_quiet(void)
+{
+	static const char *const bad[] = { "WARNING", "Warning",
+	    "differs from the key for the IP address", "Offending",
+	    "Host key verification failed", NULL };
+	int i;
+
+	for (i = 0; bad[i] != NULL; i++)
+		if (h_log_has(err_path, bad[i])) {
+			h_log_dump(err_path);
+			fail_msg("ssh complained: \"%s\"", bad[i]);
+		}
+}
+
+/*
+ * OpenSSH, unchanged, from the IPv4-only client to the IPv6-only
+ * server by name: its non-blocking connect with ConnectTimeout goes
+ * through the gateway as www6.example:2222. A second run, a new
+ * process, must accept the known_hosts entry the first wrote with
+ * StrictHostKeyChecking=yes and say nothing: the entry is by name
+ * ([www6.example]:2222), the fake address is never part of it.
+ */
+static void
+test_ssh_v4_client_to_v6_server(void **state)
+{
+	char *kh;
+
+	(void)state;
+	need_ssh();
+	unlink(ssh_known);
+	assert_int_equal(ssh_run("accept-new", NULL), 0);
+	assert_output_has(MARKSSH);
+	assert_gateway_relayed("192.0.2.2", "www6.example:" SSH_PORT);
+	assert_true(h_log_has(log_sshd, "Accepted publickey for root"));
+	kh = h_read_file(ssh_known, NULL);
+	assert_non_null(kh);
+	assert_non_null(strstr(kh, "[www6.example]:" SSH_PORT " "));
+	free(kh);
+	assert_int_equal(ssh_run("yes", NULL), 0);
+	assert_output_has(MARKSSH);
+	assert_ssh_quiet();
+}
+
+/*
+ * CheckHostIP=yes (off by default since OpenSSH 8.5) also records the
+ * address ssh connected to, here the fake one; a later process must
+ * get the same fake address for the name, or ssh warns that the key
+ * "differs from the key for the IP address" or adds it again.
+ */
+static void
+test_ssh_check_host_ip_new_process(void **state)
+{
+	(void)state;
+	need_ssh();
+	unlink(ssh_known);
+	assert_int_equal(ssh_run("accept-new", "CheckHostIP=yes"), 0);
+	assert_output_has(MARKSSH);
+	assert_int_equal(ssh_run("yes", "CheckHostIP=yes"), 0);
+	assert_output_has(MARKSSH);
+	assert_ssh_quiet();
+}
+
+/*
+ * git over ssh (GIT_SSH_COMMAND: our ssh options) to a bare repository
+ * served by the IPv6-only server's sshd: ls-remote and a clone.
+ */
+static void
+test_git_over_ssh_v4_client_to_v6_server(void **state)
+{
+	const char *opt[SSH_OPTS];
+	char khv[PATH_MAX + 32], gsc[4 * PATH_MAX], url[PATH_MAX + 64];
+	char dst[PATH_MAX], f[PATH_MAX + 8], cmd[PATH_MAX + 16];
+	char *got;
+	size_t len;
+	int i;
+
+	(void)state;
+	need_ssh();
+	if (!have("git"))
+		skip();
+	ssh_opts(opt, khv, sizeof(khv), "accept-new");
+	len = (size_t)snprintf(gsc, sizeof(gsc), "GIT_SSH_COMMAND=ssh");
+	for (i = 0; i < SSH_OPTS && len < sizeof(gsc); i++)
+		len += (size_t)snprintf(gsc + len, sizeof(gsc) - len, " %s",
+		    opt[i]);
+	snprintf(url, sizeof(url), "ssh://root@www6.example:" SSH_PORT
+	    "%s/repo.git", www6);
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, NULL,
+	    CMD("env", gsc, "git", "ls-remote", url)), 0);
+	assert_output_has("refs/heads/main");
+	h_tmp(dst, sizeof(dst), async_mode ? "ssh-clone-async" :
+	    "ssh-clone");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dst);
+	(void)!system(cmd);
+	assert_int_equal(run_in(ns_c4, GW4, 1, RUN_MS, NULL,
+	    CMD("env", gsc, "git", "clone", "-q", url, dst)), 0);
+	snprintf(f, sizeof(f), "%s/f", dst);
+	got = h_read_file(f, NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "hello\n");
+	free(got);
+	assert_gateway_relayed("192.0.2.2", "www6.example:" SSH_PORT);
+}
+
+/*
+ * python3's asyncio: getaddrinfo in its executor thread, a
+ * non-blocking connect its event loop (epoll) waits on, then a line
+ * there and back through tests/tools/tcpsrv (echo) on the IPv6-only
+ * server.
+ */
+static const char asyncio_py[] =
+"import asyncio\n"
+"async def main():\n"
+"    r, w = await asyncio.wait_for(\n"
+"        asyncio.open_connection('www6.example', 7), 10)\n"
+"    w.write(b'socks64-asyncio-line\\n')\n"
+"    await w.drain()\n"
+"    line = await asyncio.wait_for(r.readline(), 10)\n"
+"    assert line == b'socks64-asyncio-line\\n', line\n"
+"    print('asyncio ok', w.get_extra_info('peername')[0])\n"
+"    w.close()\n"
+"    await w.wait_closed()\n"
+"asyncio.run(main())\n";
+
+static void
+test_python_asyncio_v4_client_to_v6_server(void **state)
+{
+	(void)state;
+	need_ready();
+	if (tcp6_proc.pid == 0) {
+		print_message("skipped: tools/tcpsrv is not built\n");
+		skip();
+	}
+	assert_int_equal(run_in(ns_c4, GW4, 0, RUN_MS, NULL,
+	    CMD(python, "-c", asyncio_py)), 0);
+	assert_output_has("asyncio ok");
+	assert_gateway_relayed("192.0.2.2", "www6.example:7");
+}
+
 /*
  * Firefox ESR, headless, fresh profile, from the IPv4-only client to
  * the IPv6-only server: the page's request must reach the server (its
@@ -1065,6 +1341,10 @@ main(void)
 		BOTH(test_python_udp_v4_client_to_v6_dns_server),
 		BOTH(test_chain_through_v4_only_first_gateway),
 		BOTH(test_alternative_gateway_when_first_is_silent),
+		BOTH(test_ssh_v4_client_to_v6_server),
+		BOTH(test_ssh_check_host_ip_new_process),
+		BOTH(test_git_over_ssh_v4_client_to_v6_server),
+		BOTH(test_python_asyncio_v4_client_to_v6_server),
 		BOTH(test_firefox_headless_v4_client_to_v6_server),
 	};
 	struct CMUnitTest tests[sizeof(all) / sizeof(all[0])];
@@ -1083,6 +1363,9 @@ main(void)
 	if (names_init() == -1)
 		ns_prefix[0] = '\0';
 	h_init();
+	/* SOCKS64_IT_ONLY: a cmocka name pattern, to run some cases. */
+	if (getenv("SOCKS64_IT_ONLY") != NULL)
+		cmocka_set_test_filter(getenv("SOCKS64_IT_ONLY"));
 	/* After h_init's: ours runs first, while the tmp dir exists. */
 	atexit(teardown_now);
 	memset(&sa, 0, sizeof(sa));
