@@ -1083,11 +1083,14 @@ ssh_opts(const char **opt, char *khv, size_t khlen, const char *strict)
 	return opt;
 }
 
-/* ssh [opts] [extra] -p SSH_PORT root@www6.example echo MARKSSH */
+/*
+ * ssh [opts] [-o extra...] [-O ctl] -p SSH_PORT root@www6.example
+ * echo MARKSSH; extra: NULL or NULL-ended.
+ */
 static int
-ssh_run(const char *strict, const char *extra)
+ssh_run(const char *strict, const char *const *extra, const char *ctl)
 {
-	const char *opt[SSH_OPTS], *cmd[SSH_OPTS + 10];
+	const char *opt[SSH_OPTS], *cmd[SSH_OPTS + 20];
 	char khv[PATH_MAX + 32];
 	int n = 0, i;
 
@@ -1095,9 +1098,13 @@ ssh_run(const char *strict, const char *extra)
 	cmd[n++] = "ssh";
 	for (i = 0; i < SSH_OPTS; i++)
 		cmd[n++] = opt[i];
-	if (extra != NULL) {
+	for (; extra != NULL && *extra != NULL && n < SSH_OPTS + 10; extra++) {
 		cmd[n++] = "-o";
-		cmd[n++] = extra;
+		cmd[n++] = *extra;
+	}
+	if (ctl != NULL) {
+		cmd[n++] = "-O";
+		cmd[n++] = ctl;
 	}
 	cmd[n++] = "-p";
 	cmd[n++] = SSH_PORT;
@@ -1140,7 +1147,7 @@ test_ssh_v4_client_to_v6_server(void **state)
 	(void)state;
 	need_ssh();
 	unlink(ssh_known);
-	assert_int_equal(ssh_run("accept-new", NULL), 0);
+	assert_int_equal(ssh_run("accept-new", NULL, NULL), 0);
 	assert_output_has(MARKSSH);
 	assert_gateway_relayed("192.0.2.2", "www6.example:" SSH_PORT);
 	assert_true(h_log_has(log_sshd, "Accepted publickey for root"));
@@ -1148,7 +1155,7 @@ test_ssh_v4_client_to_v6_server(void **state)
 	assert_non_null(kh);
 	assert_non_null(strstr(kh, "[www6.example]:" SSH_PORT " "));
 	free(kh);
-	assert_int_equal(ssh_run("yes", NULL), 0);
+	assert_int_equal(ssh_run("yes", NULL, NULL), 0);
 	assert_output_has(MARKSSH);
 	assert_ssh_quiet();
 }
@@ -1165,11 +1172,47 @@ test_ssh_check_host_ip_new_process(void **state)
 	(void)state;
 	need_ssh();
 	unlink(ssh_known);
-	assert_int_equal(ssh_run("accept-new", "CheckHostIP=yes"), 0);
+	assert_int_equal(ssh_run("accept-new", CMD("CheckHostIP=yes"), NULL), 0);
 	assert_output_has(MARKSSH);
-	assert_int_equal(ssh_run("yes", "CheckHostIP=yes"), 0);
+	assert_int_equal(ssh_run("yes", CMD("CheckHostIP=yes"), NULL), 0);
 	assert_output_has(MARKSSH);
 	assert_ssh_quiet();
+}
+
+/*
+ * Connection sharing: a master (ControlPersist) made through the
+ * gateway, a second ssh over its AF_UNIX control socket, which the
+ * shim must leave alone, and no second tunnel: once the master is told
+ * to exit, the gateway has logged exactly one more session.
+ */
+static void
+test_ssh_control_master_shares_one_tunnel(void **state)
+{
+	char cp[PATH_MAX + 16], path[PATH_MAX];
+	const char *const *x;
+	int64_t end;
+	int before, n;
+
+	(void)state;
+	need_ssh();
+	h_tmp(path, sizeof(path), async_mode ? "ssh/cm-a-%C" : "ssh/cm-s-%C");
+	snprintf(cp, sizeof(cp), "ControlPath=%s", path);
+	x = CMD("ControlMaster=auto", "ControlPersist=60", cp);
+	before = h_log_count(log_gw, "dest=www6.example:" SSH_PORT);
+	assert_int_equal(ssh_run("accept-new", x, NULL), 0);
+	assert_output_has(MARKSSH);
+	assert_int_equal(ssh_run("accept-new", x, NULL), 0);
+	assert_output_has(MARKSSH);
+	assert_int_equal(ssh_run("accept-new", x, "exit"), 0);
+	/* The master's line comes when its tunnel ends, after "exit". */
+	end = h_now_ms() + 10000;
+	while ((n = h_log_count(log_gw, "dest=www6.example:" SSH_PORT)) <=
+	    before && h_now_ms() < end)
+		h_sleep_ms(50);
+	if (n != before + 1) {
+		h_log_dump(log_gw);
+		fail_msg("%d tunnels for the master and its client", n - before);
+	}
 }
 
 /*
@@ -1343,6 +1386,7 @@ main(void)
 		BOTH(test_alternative_gateway_when_first_is_silent),
 		BOTH(test_ssh_v4_client_to_v6_server),
 		BOTH(test_ssh_check_host_ip_new_process),
+		BOTH(test_ssh_control_master_shares_one_tunnel),
 		BOTH(test_git_over_ssh_v4_client_to_v6_server),
 		BOTH(test_python_asyncio_v4_client_to_v6_server),
 		BOTH(test_firefox_headless_v4_client_to_v6_server),
