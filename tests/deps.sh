@@ -27,6 +27,15 @@ done < "$list"
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps.sh: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# Packages such as openssh-server would start their service (a
+	# system sshd on port 22) on install; the tests start their own
+	# daemons, so for the install say no to every service start, as
+	# Debian's policy-rc.d(8) interface allows, unless a policy exists.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -qq >/dev/null 2>&1 || true
 	# shellcheck disable=SC2086
 	if apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
