@@ -27,7 +27,7 @@
 
 /*
  * Stack of a look-up thread: getaddrinfo() is the deepest user of stack
- * in the daemon (see SESSION_STACK in session.c for the measurements).
+ * in the daemon (see SESSION_STACK in session_thread.c for the measurements).
  */
 #define DIAL_LOOKUP_STACK	(128 * 1024)
 /*

@@ -68,6 +68,22 @@ void	listen_accept(struct listen_set *ls, struct listener *l,
 /* ---------------------------------------------------------------- */
 /* session.c: one client, from greeting to the closing log line      */
 
+struct session;
+
+/*
+ * A session for the accepted client fd under config c (it takes its own
+ * reference), not yet running; NULL when out of memory.
+ */
+struct session *session_new(int fd, const struct sockaddr *client,
+	    socklen_t clientlen, struct gw_conf *c);
+/* Frees a session that never ran; its fd stays the caller's. */
+void	session_discard(struct session *s);
+/* Runs s to its end on the calling thread and frees it. */
+void	session_run(struct session *s);
+
+/* ---------------------------------------------------------------- */
+/* session_thread.c: the threads that run sessions, and their count  */
+
 /*
  * Starts a detached thread serving the accepted client fd under config
  * c (the thread takes its own reference). Returns 0, or -1 with errno
@@ -82,6 +98,8 @@ unsigned int session_count(void);
  * still running.
  */
 unsigned int session_wait_all(unsigned int timeout_ms);
+/* Counts a session ended (session_close() calls it). */
+void	session_ended(void);
 
 /* ---------------------------------------------------------------- */
 /* dial.c: resolving a destination and connecting to it              */

@@ -1,6 +1,6 @@
 /*
  * test_session_stack.c - how much stack a session thread's deepest
- * calls use, to keep SESSION_STACK (session.c) honest.
+ * calls use, to keep SESSION_STACK (session_thread.c) honest.
  *
  * Each call runs on a thread whose 1 MiB stack was painted first; the
  * depth of the paint that got overwritten is what the call used. The

@@ -339,7 +339,7 @@ test_users_check_threads_small_stack(void **state)
 	assert_int_equal(pthread_attr_init(&attr), 0);
 	/*
 	 * Half a session thread's stack (SESSION_STACK, 128 KiB, in
-	 * session.c): users_check() must leave the rest to the session.
+	 * session_thread.c): users_check() must leave the rest to the session.
 	 */
 	assert_int_equal(pthread_attr_setstacksize(&attr, 64 * 1024), 0);
 	for (i = 0; i < 4; i++) {
