@@ -91,6 +91,8 @@ static int	async_mode;		/* this case's: run_in takes conf_async */
 static char	log_dns6[PATH_MAX], log_g1[PATH_MAX], log_echo6[PATH_MAX];
 static struct h_proc gw_proc, h4_proc, h6_proc, dns6_proc, echo6_proc;
 static struct h_proc sshd_proc, tcp6_proc;
+/* The gateway's descriptors with no session open, once it started. */
+static int gw_idle_fds = -1;
 static char	ssh_why[128];		/* why the ssh cases skip, or "" */
 static char	ssh_key[PATH_MAX], ssh_known[PATH_MAX], log_sshd[PATH_MAX];
 static char	log_tcp6[PATH_MAX];
@@ -510,6 +512,7 @@ group_setup(void **state)
 		h_log_dump(log_h6);
 		return -1;
 	}
+	gw_idle_fds = h_fd_count(gw_proc.pid);
 	ready = 1;
 	return 0;
 }
@@ -1198,6 +1201,14 @@ test_ssh_control_master_shares_one_tunnel(void **state)
 	h_tmp(path, sizeof(path), async_mode ? "ssh/cm-a-%C" : "ssh/cm-s-%C");
 	snprintf(cp, sizeof(cp), "ControlPath=%s", path);
 	x = CMD("ControlMaster=auto", "ControlPersist=60", cp);
+	/*
+	 * The ssh of the case before may have exited while the gateway
+	 * still closes its tunnel: its line must come before the count,
+	 * so wait (bounded) for the gateway to hold no session.
+	 */
+	end = h_now_ms() + 10000;
+	while (h_fd_count(gw_proc.pid) > gw_idle_fds && h_now_ms() < end)
+		h_sleep_ms(50);
 	before = h_log_count(log_gw, "dest=www6.example:" SSH_PORT);
 	assert_int_equal(ssh_run("accept-new", x, NULL), 0);
 	assert_output_has(MARKSSH);
