@@ -118,7 +118,9 @@ gaiasync_submit(const struct shim_conf *c, int mode,
 	struct gaicb *r;
 	int i, n = 0, ours = 0, rc = 0, saved = errno;
 
-	real_once_run(&gaiasync_once, gaiasync_init);
+	/* Re-entered from dlsym's allocation: "try again", as getaddrinfo. */
+	if (!real_once(&gaiasync_once, gaiasync_init))
+		return EAI_AGAIN;
 	if (gaiasync_real == NULL) {
 		errno = ENOSYS;
 		return EAI_SYSTEM;
