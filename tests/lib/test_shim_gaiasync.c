@@ -25,6 +25,34 @@
 #define DELEGATED2	"mail.example.net"
 #define WAIT_MS		20000	/* "does not hang", for a slow TSan run */
 
+/*
+ * Under TSan glibc's own getaddrinfo_a cannot run: its helper threads
+ * are started inside libc, past TSan's pthread_create, and crash in
+ * TSan's malloc (a program with no shim at all does the same). Tests
+ * that hand requests to glibc are skipped there; the all-delegated
+ * ones, which never reach it, are the ones TSan has to check.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define GLIBC_PART_RUNS	0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GLIBC_PART_RUNS	0
+#endif
+#endif
+#ifndef GLIBC_PART_RUNS
+#define GLIBC_PART_RUNS	1
+#endif
+
+static void
+need_glibc_part(void)
+{
+	if (!GLIBC_PART_RUNS) {
+		print_message("skipped under TSan: glibc's getaddrinfo_a "
+		    "threads are not TSan's\n");
+		skip();
+	}
+}
+
 static atomic_int thread_calls;
 static atomic_int thread_value;
 
@@ -101,6 +129,7 @@ test_getaddrinfo_a_wait_mixed(void **state)
 	struct addrinfo h[4];
 
 	(void)state;
+	need_glibc_part();
 	req_init(&r[0], &h[0], DELEGATED);
 	req_init(&r[1], &h[1], "localhost");
 	req_init(&r[2], &h[2], "127.0.0.1");
@@ -190,6 +219,8 @@ nowait_thread(int mixed)
 	struct sigevent sev;
 	int n = mixed ? 3 : 2;
 
+	if (mixed)
+		need_glibc_part();
 	req_init(&r[0], &h[0], DELEGATED);
 	req_init(&r[1], &h[1], mixed ? "127.0.0.1" : DELEGATED2);
 	req_init(&r[2], &h[2], DELEGATED2);
@@ -268,6 +299,8 @@ nowait_signal(int mixed)
 	sigset_t set, old;
 	int n = mixed ? 2 : 1;
 
+	if (mixed)
+		need_glibc_part();
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN + 1);
 	assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
