@@ -351,6 +351,31 @@ getaddrinfo_local_first(const char *node, const char *service,
 }
 
 int
+getaddrinfo_claims(const struct shim_conf *c, const char *node,
+    const struct addrinfo *hints)
+{
+	int family, flags;
+
+	if (node == NULL || c == NULL || !c->enabled)
+		return 0;
+	family = hints != NULL ? hints->ai_family : AF_UNSPEC;
+	/* glibc's flags when there are no hints. */
+	flags = hints != NULL ? hints->ai_flags : AI_V4MAPPED | AI_ADDRCONFIG;
+	/* AI_NUMERICHOST: a name is EAI_NONAME, exactly as glibc says. */
+	if ((flags & AI_NUMERICHOST) != 0 || (family != AF_UNSPEC &&
+	    family != AF_INET && family != AF_INET6))
+		return 0;
+	if (!delegate_decide(c, node, family))
+		return 0;
+	/* An IPv4 literal an IPv6 program takes as ::ffff:a.b.c.d. */
+	if (family == AF_INET6 && (flags & AI_V4MAPPED) != 0 &&
+	    delegate_literal(node) == AF_INET &&
+	    (hostfam_get() & HOSTFAM_V4) != 0)
+		return 0;
+	return 1;
+}
+
+int
 getaddrinfo_lookup(const struct shim_conf *c, const char *node,
     const char *service, const struct addrinfo *hints,
     struct addrinfo **res)
@@ -364,22 +389,11 @@ getaddrinfo_lookup(const struct shim_conf *c, const char *node,
 		errno = ENOSYS;
 		return EAI_SYSTEM;
 	}
-	if (node == NULL || res == NULL || c == NULL || !c->enabled)
+	if (res == NULL || !getaddrinfo_claims(c, node, hints))
 		goto real;
+	errno = saved;	/* the decision may have read files */
 	family = hints != NULL ? hints->ai_family : AF_UNSPEC;
-	/* glibc's flags when there are no hints. */
 	flags = hints != NULL ? hints->ai_flags : AI_V4MAPPED | AI_ADDRCONFIG;
-	/* AI_NUMERICHOST: a name is EAI_NONAME, exactly as glibc says. */
-	if ((flags & AI_NUMERICHOST) != 0 || (family != AF_UNSPEC &&
-	    family != AF_INET && family != AF_INET6))
-		goto real;
-	if (!delegate_decide(c, node, family))
-		goto real;
-	/* An IPv4 literal an IPv6 program takes as ::ffff:a.b.c.d. */
-	if (family == AF_INET6 && (flags & AI_V4MAPPED) != 0 &&
-	    delegate_literal(node) == AF_INET &&
-	    (hostfam_get() & HOSTFAM_V4) != 0)
-		goto real;
 	if (delegate_canary(node))
 		return EAI_NONAME;	/* RFC 8484 canary: no DoH, please */
 	if (c->mode == RESOLVE_LOCAL_FIRST) {

@@ -355,6 +355,15 @@ int	hosts_has(const char *norm);
 int	getaddrinfo_lookup(const struct shim_conf *c, const char *node,
 	    const char *service, const struct addrinfo *hints,
 	    struct addrinfo **res);
+/*
+ * Whether getaddrinfo_lookup would answer node itself (fake addresses,
+ * the DoH canary's EAI_NONAME, or local-first's look-up with the
+ * gateway behind it) rather than hand the call to libc unchanged: the
+ * one decision, shared with the getaddrinfo_a hook. No lock, no real
+ * call; it may read /etc/hosts once and ask getifaddrs.
+ */
+int	getaddrinfo_claims(const struct shim_conf *c, const char *node,
+	    const struct addrinfo *hints);
 /* Whether ai heads a list the shim allocated (freed by the shim). */
 int	getaddrinfo_is_ours(const struct addrinfo *ai);
 /*
@@ -489,6 +498,20 @@ void	sockreg_drop_udp(int fd, uint64_t ctl_cookie);
  * for a dup() of it until the next sweep. The close() hook calls it.
  */
 void	sockreg_close(int fd);
+
+/* ---------------------------------------------------------------- */
+/* gaiasync.c: getaddrinfo_a() (hook; the rest are glibc's own)       */
+
+/*
+ * getaddrinfo_a() for configuration c: the requests getaddrinfo_claims
+ * takes are answered at once by getaddrinfo_lookup (their __return set,
+ * so glibc's gai_error, gai_suspend and gai_cancel see them done); the
+ * others go to the real getaddrinfo_a, in their order, with sevp. When
+ * none does, the notification is made here as glibc makes it. Returns
+ * what getaddrinfo_a returns.
+ */
+int	gaiasync_submit(const struct shim_conf *c, int mode,
+	    struct gaicb *const list[], int ent, struct sigevent *sevp);
 
 /* ---------------------------------------------------------------- */
 /* socks.c: the SOCKS5 client exchange over a connected socket        */

@@ -13,6 +13,8 @@
  *   by writev, sendfile, splice or pwritev2, and read with glibc's
  *   fortified read/recv/recvfrom, readv or preadv2 (tests/tools/
  *   pendclient): the echo is exactly what the program sent.
+ * - getaddrinfo_a (tests/tools/gaiaclient): the preloaded hook answers
+ *   with a fake address and the gateway is asked for the name.
  * - The gateway killed in the middle of a transfer: curl and python3,
  *   fetching a large body the destination sends at a steady pace, see an
  *   error soon after gatewayd dies (measured; asserted within a generous
@@ -250,6 +252,53 @@ test_pending_data_calls_exact(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* getaddrinfo_a                                                        */
+
+/*
+ * tools/gaiaclient, linked the ordinary way (getaddrinfo_a@GLIBC_2.34
+ * from libc), resolves n01.mt.test with getaddrinfo_a (GAI_NOWAIT and a
+ * signal, then GAI_WAIT) and has its line echoed: the preloaded hook
+ * answered with a fake address, so the gateway was asked for the name.
+ */
+static void
+test_getaddrinfo_a_preloaded(void **state)
+{
+	struct h_spawn_opts o = { .listen_fd = -1 };
+	struct h_proc echo;
+	struct hs_env env;
+	char tool[PATH_MAX], port[16], out[PATH_MAX], errp[PATH_MAX];
+	char log[PATH_MAX], dest[64];
+	char *argv[] = { tool, "n01.mt.test", port, NULL };
+	uint16_t echo_port;
+	int64_t ms;
+	int r;
+
+	(void)state;
+	need_ready();
+	h_bin(tool, sizeof(tool), "tools/gaiaclient");
+	if (access(tool, X_OK) != 0)
+		fail_msg("tools/gaiaclient is not built");
+	memset(&echo, 0, sizeof(echo));
+	h_tmp(log, sizeof(log), "gaia-echo.log");
+	echo_port = hs_tool_start(&echo, log, "tcpsrv", "-a", "0.0.0.0",
+	    "-m", "echo", NULL);
+	assert_int_not_equal(echo_port, 0);
+	snprintf(port, sizeof(port), "%u", echo_port);
+	assert_int_equal(hs_env(&env, &o, &libs, 0, gw.port), 0);
+	o.out_path = h_tmp(out, sizeof(out), "gaiaclient.out");
+	o.err_path = h_tmp(errp, sizeof(errp), "gaiaclient.err");
+	r = hs_run(argv, &o, 60000, &ms);
+	h_proc_stop(&echo);
+	if (r != 0) {
+		h_log_dump(errp);
+		fail_msg("gaiaclient: exit %d", r);
+	}
+	snprintf(dest, sizeof(dest), "dest=n01.mt.test:%u", echo_port);
+	if (!h_log_line(gw.log, 2000, dest, NULL))
+		fail_msg("gateway log: no %s", dest);
+}
+
+/* ------------------------------------------------------------------ */
 /* the gateway killed mid-transfer                                      */
 
 /*
@@ -446,6 +495,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_64_threads_connect_while_forking),
 		cmocka_unit_test(test_pending_data_calls_exact),
+		cmocka_unit_test(test_getaddrinfo_a_preloaded),
 		cmocka_unit_test(test_gateway_killed_mid_transfer_curl),
 		cmocka_unit_test(test_gateway_killed_mid_transfer_python),
 	};
