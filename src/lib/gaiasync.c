@@ -135,7 +135,7 @@ gaiasync_submit(const struct shim_conf *c, int mode,
 	if (ours == 0)		/* the common case: libc's, untouched */
 		return gaiasync_real(mode, list, ent, sevp);
 	/* (ent slots: a second decision may differ from the first.) */
-	if ((rest = calloc((size_t)ent, sizeof(*rest))) == NULL)
+	if ((rest = calloc((size_t)ent, sizeof(struct gaicb *))) == NULL)
 		return EAI_MEMORY;	/* nothing queued, as glibc's */
 	/*
 	 * Ours first, so that they are done before the real part (and its
