@@ -67,15 +67,17 @@ fakegw_accept(void *arg)
 
 /*
  * Starts the gateway on 127.0.0.1 (session runs each connection) and
- * makes it the process's gateway. Returns its port, or 0 on failure.
+ * makes it the process's gateway, with the configuration lines conf
+ * after its "gateway" line. Returns its port, or 0 on failure.
  */
 static inline uint16_t
-fakegw_start(void *(*session)(void *), const char *name)
+fakegw_start_conf(void *(*session)(void *), const char *name,
+    const char *conf)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
 	pthread_t t;
-	char text[128];
+	char text[256];
 	int fd;
 
 	fakegw_session = session;
@@ -84,7 +86,7 @@ fakegw_start(void *(*session)(void *), const char *name)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fakegw_listen, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(fakegw_listen, 64) == -1 ||
+	    listen(fakegw_listen, 256) == -1 ||
 	    getsockname(fakegw_listen, (struct sockaddr *)&sin, &len) == -1 ||
 	    pthread_create(&t, NULL, fakegw_accept, NULL) != 0)
 		return 0;
@@ -93,13 +95,8 @@ fakegw_start(void *(*session)(void *), const char *name)
 	    name);
 	if ((fd = mkstemp(fakegw_conf_path)) == -1)
 		return 0;
-	/*
-	 * The synchronous exchange: these tests expect a non-blocking
-	 * connect to be open once it returns (test_shim_async writes its
-	 * own config for the default, 'async yes').
-	 */
-	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\ntimeout 3000\n"
-	    "async no\n", ntohs(sin.sin_port));
+	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\n%s",
+	    ntohs(sin.sin_port), conf);
 	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
 		close(fd);
 		return 0;
@@ -111,6 +108,17 @@ fakegw_start(void *(*session)(void *), const char *name)
 	    !shim_conf()->enabled)
 		return 0;
 	return ntohs(sin.sin_port);
+}
+
+/*
+ * fakegw_start_conf with the synchronous exchange: these tests expect a
+ * non-blocking connect to be open once it returns (the async tests ask
+ * for the default, 'async yes', themselves).
+ */
+static inline uint16_t
+fakegw_start(void *(*session)(void *), const char *name)
+{
+	return fakegw_start_conf(session, name, "timeout 3000\nasync no\n");
 }
 
 static inline int

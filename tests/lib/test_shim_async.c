@@ -65,43 +65,14 @@ out:
 	return NULL;
 }
 
-/* fakegw_start, with the async directive and a short timeout. */
+/* The fake gateway, with the async directive and a short timeout. */
 static int
 setup(void **state)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	pthread_t t;
-	char text[160];
-	int fd;
-
 	(void)state;
-	fakegw_session = gw_session;
-	fakegw_listen = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fakegw_listen, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(fakegw_listen, 256) == -1 ||
-	    getsockname(fakegw_listen, (struct sockaddr *)&sin, &len) == -1 ||
-	    pthread_create(&t, NULL, fakegw_accept, NULL) != 0)
-		return -1;
-	pthread_detach(t);
-	gw_port = ntohs(sin.sin_port);
-	snprintf(fakegw_conf_path, sizeof(fakegw_conf_path),
-	    "/tmp/shim_async.XXXXXX");
-	if ((fd = mkstemp(fakegw_conf_path)) == -1)
-		return -1;
-	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\ntimeout 1500\n"
-	    "async yes\n", gw_port);
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	unsetenv("SOCKS64_GATEWAY");
-	if (shim_conf_set_path(fakegw_conf_path) == -1 ||
-	    !shim_conf()->enabled || !shim_conf()->async)
+	if ((gw_port = fakegw_start_conf(gw_session, "shim_async",
+	    "timeout 1500\nasync yes\n")) == 0 ||
+	    !shim_conf()->async)
 		return -1;
 	return 0;
 }

@@ -111,39 +111,11 @@ out:
 static int
 setup(void **state)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	pthread_t t;
-	char text[160];
-	int fd;
-
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
-	fakegw_session = gw_session;
-	fakegw_listen = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fakegw_listen, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(fakegw_listen, 64) == -1 ||
-	    getsockname(fakegw_listen, (struct sockaddr *)&sin, &len) == -1 ||
-	    pthread_create(&t, NULL, fakegw_accept, NULL) != 0)
-		return -1;
-	pthread_detach(t);
-	snprintf(fakegw_conf_path, sizeof(fakegw_conf_path),
-	    "/tmp/shim_pendio.XXXXXX");
-	if ((fd = mkstemp(fakegw_conf_path)) == -1)
-		return -1;
-	snprintf(text, sizeof(text), "gateway 127.0.0.1:%u\ntimeout 1000\n"
-	    "async yes\n", ntohs(sin.sin_port));
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	unsetenv("SOCKS64_GATEWAY");
-	if (shim_conf_set_path(fakegw_conf_path) == -1 ||
-	    !shim_conf()->enabled || !shim_conf()->async)
+	if (fakegw_start_conf(gw_session, "shim_pendio",
+	    "timeout 1000\nasync yes\n") == 0 ||
+	    !shim_conf()->async)
 		return -1;
 	return 0;
 }
